@@ -1,0 +1,130 @@
+"""The ``ganlab`` command line: ``run``, ``list``, ``check``, ``sample``.
+
+Bad input ends in one line per problem on stderr and exit status 2, never a traceback.
+TensorFlow is imported only by the commands that train or sample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ganlab import __version__
+from ganlab.components import KINDS
+from ganlab.errors import GanlabError
+
+EXIT_BAD_INPUT = 2
+
+
+def _registry():
+    from ganlab.plugins import load_registry
+
+    return load_registry()
+
+
+def cmd_list(args):
+    from ganlab import listing
+
+    registry = _registry()
+    kinds = [args.kind] if args.kind else list(KINDS)
+    text = listing.as_json(registry, kinds) if args.json else listing.as_text(registry, kinds, args.verbose)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def cmd_check(args):
+    from ganlab.recipe import load_recipe
+
+    recipe = load_recipe(args.recipe, _registry(), args.set)
+    sys.stdout.write(f"# {args.recipe}: ok, resolved with defaults filled in\n")
+    sys.stdout.write(recipe.to_yaml())
+
+
+def cmd_run(args):
+    from ganlab.recipe import load_recipe
+
+    registry = _registry()
+    if args.resume:
+        if args.recipe:
+            raise GanlabError("ganlab run: give either RECIPE or --resume RUN_DIR, not both")
+        from ganlab.run import resume
+
+        resume(args.resume, registry, args.set)
+        return
+    if not args.recipe:
+        raise GanlabError("ganlab run: missing RECIPE (a YAML file such as recipes/vanilla_mnist.yaml), or use --resume RUN_DIR")
+    recipe = load_recipe(args.recipe, registry, args.set)
+    from ganlab.run import train
+
+    train(recipe, out=args.out)
+
+
+def cmd_sample(args):
+    from ganlab.sample import sample
+
+    sample(args.run_dir, args.output, n=args.n, seed=args.seed)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line (no usage dump) pointing at --help."""
+
+    def error(self, message):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ganlab",
+        description="Train GANs from YAML recipes assembled from plugin components.",
+    )
+    parser.add_argument("--version", action="version", version=f"ganlab {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = commands.add_parser("run", help="train a recipe, or resume a run", description="Train the GAN a recipe describes; everything goes to one run directory.")
+    p.add_argument("recipe", nargs="?", help="recipe YAML file")
+    p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a recipe key (repeatable), e.g. --set training.epochs=5")
+    p.add_argument("--out", metavar="DIR", help="run directory (default: <output.dir>/<recipe>-<timestamp>)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last complete checkpoint")
+    p.set_defaults(func=cmd_run)
+
+    p = commands.add_parser("list", help="list installed components", description="List every installed component, grouped by kind.")
+    p.add_argument("kind", nargs="?", choices=KINDS, help="only this kind")
+    p.add_argument("-v", "--verbose", action="store_true", help="show each component's parameters, types and defaults")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_list)
+
+    p = commands.add_parser("check", help="validate a recipe without training", description="Validate a recipe and print it resolved, with defaults filled in.")
+    p.add_argument("recipe", help="recipe YAML file")
+    p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a recipe key (repeatable)")
+    p.set_defaults(func=cmd_check)
+
+    p = commands.add_parser("sample", help="draw images from a trained generator", description="Draw images from a run's final generator.")
+    p.add_argument("run_dir", help="run directory written by ganlab run")
+    p.add_argument("-n", type=int, default=64, help="number of images (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="seed for z (default 0)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="a .png grid, or a .npz of images in [0, 1]")
+    p.set_defaults(func=cmd_sample)
+    return parser
+
+
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        args.func(args)
+    except GanlabError as exc:
+        for line in exc.lines:
+            print(f"ganlab: error: {line}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("ganlab: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""The adversarial model: G, D and the alternating D / AM train step, as one ``keras.Model``.
+
+Vocabulary of the classic Keras GAN write-ups, and where it lives here:
+
+- **D step** (``_d_step``): D sees a real batch labelled real and G(z) labelled fake and is
+  updated by ``d_optimizer``. G's output is computed outside the gradient tape: G is not
+  trained here.
+- **AM step** (``_g_step``): the adversarial model, G followed by a frozen D. Gradients of
+  the G loss flow through D into G, and only G's variables are updated, by ``g_optimizer``.
+  "Frozen" means D's weights do not change; D still runs in training mode (dropout on),
+  as in the classic AM whose D layers are non-trainable but share the training phase.
+- **k D steps per G step** (``d_steps``): each ``train_step`` receives ``k * batch_size``
+  real images, runs k D steps on consecutive slices of it, then one AM step.
+
+Because this is a ``keras.Model``, ``fit`` provides progress bars, callbacks,
+``steps_per_execution``, ``jit_compile`` and ``tf.distribute`` support.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+METRICS = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
+
+
+class AdversarialModel(keras.Model):
+    """G and D trained against each other with a pluggable loss."""
+
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        loss,
+        latent_dim,
+        noise="normal",
+        d_steps=1,
+        d_batch="separate",
+        seed=0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.adversarial_loss = loss
+        self.latent_dim = latent_dim
+        self.noise = noise
+        self.d_steps = d_steps
+        self.d_batch = d_batch
+        self.noise_seed = keras.random.SeedGenerator(seed)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        """Attach both optimizers and build their state now.
+
+        Building the optimizer variables here, not lazily inside the first step, is what
+        ``tf.distribute`` strategies require, and it lets a checkpoint be restored before
+        training starts.
+        """
+        super().compile(**kwargs)
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def sample_z(self, n):
+        """A batch of latent vectors from the recipe's noise distribution."""
+        shape = (n, self.latent_dim)
+        if self.noise == "uniform":
+            return keras.random.uniform(shape, -1.0, 1.0, seed=self.noise_seed)
+        return keras.random.normal(shape, seed=self.noise_seed)
+
+    def call(self, z, training=False):
+        return self.generator(z, training=training)
+
+    def _replica_scale(self, loss):
+        # Each replica's gradients are summed across replicas; dividing by their number
+        # makes N replicas with a global batch B take the same step as one device with B.
+        return loss / tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, loss.dtype)
+
+    def _d_step(self, real):
+        batch = tf.shape(real)[0]
+        fake = tf.stop_gradient(self.generator(self.sample_z(batch), training=True))
+        fake = tf.cast(fake, real.dtype)
+        with tf.GradientTape() as tape:
+            if self.d_batch == "concat":
+                logits = self.discriminator(tf.concat([real, fake], axis=0), training=True)
+                real_logits, fake_logits = logits[:batch], logits[batch:]
+            else:
+                real_logits = self.discriminator(real, training=True)
+                fake_logits = self.discriminator(fake, training=True)
+            d_loss = self.adversarial_loss.d_loss(real_logits, fake_logits)
+            scaled = self._replica_scale(d_loss)
+        variables = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        return d_loss, real_logits, fake_logits
+
+    def _g_step(self, batch):
+        z = self.sample_z(batch)
+        with tf.GradientTape() as tape:
+            fake_logits = self.discriminator(self.generator(z, training=True), training=True)
+            g_loss = self.adversarial_loss.g_loss(fake_logits)
+            scaled = self._replica_scale(g_loss)
+        variables = self.generator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        return g_loss
+
+    def train_step(self, real):
+        batch = tf.shape(real)[0] // self.d_steps
+        for i in range(self.d_steps):  # k is static: the loop unrolls into the graph
+            d_loss, real_logits, fake_logits = self._d_step(real[i * batch : (i + 1) * batch])
+        g_loss = self._g_step(batch)
+        threshold = self.adversarial_loss.threshold
+        values = {
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "d_acc_real": tf.reduce_mean(tf.cast(tf.cast(real_logits, tf.float32) > threshold, tf.float32)),
+            "d_acc_fake": tf.reduce_mean(tf.cast(tf.cast(fake_logits, tf.float32) <= threshold, tf.float32)),
+        }
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}

@@ -1,0 +1,200 @@
+"""Plugin discovery and the component registry.
+
+Plugins are modules exposed under the entry-point group ``ganlab``. Each one is loaded
+and registered inside a guard: a plugin that fails to import, has a misspelled hook, a
+hook with the wrong signature, or a hook that raises is recorded as a failure (shown by
+``ganlab list``) instead of taking every command down. ``GANLAB_STRICT_PLUGINS=1`` turns
+failures into errors, which is what plugin authors want while developing.
+
+Nothing here runs at import time: call :func:`load_registry`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+from importlib import metadata
+
+import pluggy
+
+from ganlab import hookspecs
+from ganlab.components import KINDS, Component
+from ganlab.errors import GanlabError
+
+ENTRY_POINT_GROUP = "ganlab"
+
+HOOKS = {
+    "generator": "register_generators",
+    "discriminator": "register_discriminators",
+    "loss": "register_losses",
+    "dataset": "register_datasets",
+}
+
+
+@dataclasses.dataclass
+class PluginFailure:
+    """A plugin that could not be used, and the one-line reason."""
+
+    plugin: str
+    reason: str
+    distribution: str | None = None
+
+
+@dataclasses.dataclass
+class PluginInfo:
+    """A plugin that loaded: its name, where it came from, the hooks it implements."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    hooks: list[str]
+
+
+class Registry:
+    """Every registered component, by kind and name, plus the plugins that failed."""
+
+    def __init__(self):
+        self.components: dict[str, list[Component]] = {kind: [] for kind in KINDS}
+        self.plugins: list[PluginInfo] = []
+        self.failures: list[PluginFailure] = []
+
+    def add(self, component: Component) -> None:
+        self.components[component.kind].append(component)
+
+    def names(self, kind: str) -> list[str]:
+        return sorted({c.name for c in self.components[kind]})
+
+    def resolve(self, kind: str, name: str) -> Component:
+        """Find a component by ``name`` or ``plugin:name``.
+
+        A bare name registered by two plugins is ambiguous: the error names both and the
+        ``plugin:name`` way out.
+        """
+        plugin, _, bare = name.rpartition(":")
+        matches = [
+            c for c in self.components[kind] if c.name == bare and (not plugin or c.plugin == plugin)
+        ]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            owners = " and ".join(f"'{c.plugin}'" for c in matches)
+            choices = " or ".join(f"'{c.qualified_name}'" for c in matches)
+            raise GanlabError(
+                f"{kind} '{bare}' is registered by plugins {owners}: write {choices} to choose one"
+            )
+        choices = self.names(kind) + [c.qualified_name for c in self.components[kind]]
+        hint = difflib.get_close_matches(name, choices, n=1)
+        suggestion = f" — did you mean '{hint[0]}'?" if hint else ""
+        known = ", ".join(self.names(kind)) or "none installed"
+        raise GanlabError(f"unknown {kind} '{name}'{suggestion} (known: {known})")
+
+    def conflicts(self, kind: str) -> dict[str, list[Component]]:
+        """Names that more than one plugin registers for ``kind``."""
+        by_name: dict[str, list[Component]] = {}
+        for c in self.components[kind]:
+            by_name.setdefault(c.name, []).append(c)
+        return {n: cs for n, cs in by_name.items() if len(cs) > 1}
+
+
+def make_plugin_manager() -> pluggy.PluginManager:
+    """A plugin manager with ganlab's hook specifications and no plugins."""
+    pm = pluggy.PluginManager("ganlab")
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def strict() -> bool:
+    return os.environ.get("GANLAB_STRICT_PLUGINS", "") not in ("", "0")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def add_plugin(pm, registry, plugin, name, distribution=None, version=None) -> bool:
+    """Register one plugin object (module or instance) in a guard; False if it failed."""
+    try:
+        pm.register(plugin, name=name)
+    except Exception as exc:  # wrong hook signature, duplicate plugin name, ...
+        _fail(registry, name, distribution, exc)
+        return False
+    try:
+        pm.check_pending()  # plugins before this one passed, so a failure is this one's
+    except pluggy.PluginValidationError as exc:
+        pm.unregister(plugin)
+        _fail(registry, name, distribution, exc)
+        return False
+    hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
+    registry.plugins.append(PluginInfo(name, distribution, version, hooks))
+    return True
+
+
+def _fail(registry, name, distribution, exc):
+    if strict():
+        raise GanlabError(f"plugin '{name}' failed to load: {_one_line(exc)}") from exc
+    registry.failures.append(PluginFailure(name, _one_line(exc), distribution))
+
+
+def load_entry_points(pm, registry, group: str = ENTRY_POINT_GROUP) -> None:
+    """Import every plugin module in the entry-point ``group``, one by one, guarded."""
+    for ep in sorted(metadata.entry_points(group=group), key=lambda e: e.name):
+        dist = getattr(ep, "dist", None)
+        dist_name = dist.metadata["Name"] if dist else None
+        version = dist.version if dist else None
+        try:
+            module = ep.load()
+        except Exception as exc:
+            _fail(registry, ep.name, dist_name, exc)
+            continue
+        add_plugin(pm, registry, module, ep.name, dist_name, version)
+
+
+def collect_components(pm, registry) -> None:
+    """Call each plugin's registration hooks, each in its own guard.
+
+    Hook implementations are called one by one (not through ``pm.hook``) so that the
+    host knows which plugin registered what, and one raising hook only costs its plugin.
+    """
+    infos = {p.name: p for p in registry.plugins}
+    broken = set()
+    for kind in KINDS:
+        hook = getattr(pm.hook, HOOKS[kind])
+        for impl in hook.get_hookimpls():
+            info = infos[impl.plugin_name]
+            if info.name in broken:
+                continue
+
+            def register(name, builder, _kind=kind, _info=info):
+                if not isinstance(name, str) or not name or ":" in name:
+                    raise ValueError(f"component name must be a non-empty string without ':', got {name!r}")
+                if not callable(builder):
+                    raise TypeError(f"builder for {_kind} '{name}' is not callable")
+                registry.add(Component(_kind, name, builder, _info.name, _info.distribution, _info.version))
+
+            before = {k: len(v) for k, v in registry.components.items()}
+            try:
+                impl.function(register=register)
+            except Exception as exc:
+                for k, n in before.items():  # drop what the failing plugin half-registered
+                    del registry.components[k][n:]
+                broken.add(info.name)
+                _fail(registry, info.name, info.distribution, exc)
+    registry.plugins = [p for p in registry.plugins if p.name not in broken]
+
+
+def load_registry(plugins=(), entry_points: bool = True) -> Registry:
+    """Discover plugins and return the registry of their components.
+
+    ``plugins`` is an iterable of ``(name, plugin_object)`` pairs registered directly —
+    how tests build an isolated registry without installing anything.
+    """
+    pm = make_plugin_manager()
+    registry = Registry()
+    if entry_points:
+        load_entry_points(pm, registry)
+    for name, plugin in plugins:
+        add_plugin(pm, registry, plugin, name)
+    collect_components(pm, registry)
+    return registry

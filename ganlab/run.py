@@ -1,0 +1,243 @@
+"""``ganlab run``: assemble a recipe's components, train with ``fit``, fill the run directory.
+
+Run directory::
+
+    recipe.yaml            the resolved recipe, with provenance (versions, plugins)
+    metrics.csv            one row per epoch: losses, D accuracies, wall time
+    real.png               a grid of real training images
+    samples/epoch_NNNN.png G(z) for one fixed z, every output.sample_every epochs
+    progress.gif           those grids as an animation
+    losses.png             loss and D accuracy curves
+    checkpoints/           the newest complete checkpoints (see ganlab.checkpoint)
+    generator.keras        the final generator, loadable with keras.models.load_model
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ganlab import __version__, checkpoint
+from ganlab.errors import GanlabError, TrainingDiverged
+from ganlab.recipe import dump_yaml, load_recipe
+
+#: Keys a resumed run may change: only how long to train.
+RESUMABLE_CHANGES = {"training.epochs", "training.steps"}
+
+
+def load_data(recipe):
+    """Build the recipe's dataset and check it honours the dataset contract."""
+    component = recipe.components["data"]
+    data = component.build(**recipe.component_params("data"))
+    images = getattr(data, "images", None)
+    where = f"dataset '{component.qualified_name}'"
+    if not isinstance(images, np.ndarray) or images.ndim != 4 or images.dtype != np.uint8:
+        found = f"{images.dtype} array of shape {images.shape}" if isinstance(images, np.ndarray) else type(images).__name__
+        raise GanlabError(f"{where} must return ImageData with uint8 images (n, height, width, channels), found {found}")
+    return data
+
+
+def new_run_dir(recipe, out=None) -> Path:
+    if out:
+        run_dir = Path(out)
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise GanlabError(f"--out {run_dir}: folder exists and is not empty; choose a new one, or continue it with --resume {run_dir}")
+    else:
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        base = Path(recipe["output"]["dir"]) / f"{Path(recipe.source).stem}-{stamp}"
+        run_dir, n = base, 1
+        while run_dir.exists():
+            n += 1
+            run_dir = base.with_name(f"{base.name}-{n}")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise GanlabError(f"cannot write run directory {run_dir}: {exc.strerror or exc}; choose another with --out") from None
+    return run_dir
+
+
+def provenance(recipe) -> dict:
+    import keras
+    import tensorflow as tf
+
+    return {
+        "ganlab": __version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "components": {
+            section: f"{c.qualified_name} ({c.distribution or 'unpackaged'} {c.version or ''})".replace(" )", ")")
+            for section, c in recipe.components.items()
+        },
+        "seed": recipe["training"]["seed"],
+    }
+
+
+def write_recipe(recipe, run_dir, output_range):
+    text = dump_yaml({**recipe.data, "provenance": {**provenance(recipe), "output_range": list(output_range)}})
+    tmp = Path(run_dir) / "recipe.yaml.tmp"
+    tmp.write_text(text)
+    os.replace(tmp, Path(run_dir) / "recipe.yaml")
+
+
+def train(recipe, out=None) -> Path:
+    """Train a validated recipe in a new run directory; returns the directory."""
+    data = load_data(recipe)
+    run_dir = new_run_dir(recipe, out)
+    print(f"ganlab: run directory {run_dir}", flush=True)
+    _fit(recipe, run_dir, data, resume_from=None)
+    return run_dir
+
+
+def flatten(data, prefix="") -> dict:
+    out = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
+def resume(run_dir, registry, overrides=()) -> Path:
+    """Continue ``run_dir`` from its newest complete checkpoint."""
+    run_dir = Path(run_dir)
+    stored = run_dir / "recipe.yaml"
+    if not stored.is_file():
+        raise GanlabError(f"--resume {run_dir}: no recipe.yaml there; is it a ganlab run directory?")
+    before = load_recipe(stored, registry)
+    recipe = load_recipe(stored, registry, overrides)
+    old, new = flatten(before.data), flatten(recipe.data)
+    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in RESUMABLE_CHANGES)
+    if changed:
+        raise GanlabError(f"--resume {run_dir}: only the training length may change (training.epochs/steps); these differ: {', '.join(changed)}")
+    found = checkpoint.latest(run_dir)
+    if found is None:
+        raise GanlabError(f"--resume {run_dir}: no complete checkpoint in {run_dir / checkpoint.FOLDER}; start a new run instead")
+    data = load_data(recipe)
+    path, meta = found
+    print(f"ganlab: resuming {run_dir} from {path.name} (epoch {meta['epoch']}, step {meta['step']})", flush=True)
+    _fit(recipe, run_dir, data, resume_from=path)
+    return run_dir
+
+
+def build_model(recipe, image_shape):
+    """G, D and the loss from the recipe, assembled into a compiled AdversarialModel."""
+    import keras
+
+    from ganlab.engine import AdversarialModel
+    from ganlab.recipe import optimizer_settings
+
+    t = recipe["training"]
+    comps = recipe.components
+    generator = comps["generator"].build(latent_dim=t["latent_dim"], image_shape=image_shape, **recipe.component_params("generator"))
+    discriminator = comps["discriminator"].build(image_shape=image_shape, **recipe.component_params("discriminator"))
+    loss = comps["loss"].build(**recipe.component_params("loss"))
+    _check_models(comps, generator, discriminator, t["latent_dim"], image_shape)
+    model = AdversarialModel(
+        generator, discriminator, loss, t["latent_dim"], noise=t["noise"], d_steps=t["d_steps"], d_batch=t["d_batch"], seed=t["seed"]
+    )
+
+    def adam(player):
+        s = optimizer_settings(recipe, player)
+        return keras.optimizers.Adam(learning_rate=s["learning_rate"], beta_1=s["beta_1"], beta_2=s["beta_2"], name=f"{player}_adam")
+
+    model.compile(adam("d"), adam("g"), jit_compile=t["jit_compile"], steps_per_execution=t["steps_per_execution"])
+    return model
+
+
+def _check_models(comps, generator, discriminator, latent_dim, image_shape):
+    import keras
+
+    for section, model in (("generator", generator), ("discriminator", discriminator)):
+        if not isinstance(model, keras.Model):
+            raise GanlabError(f"{section} '{comps[section].qualified_name}' must build a keras.Model, built {type(model).__name__}")
+    g_out = tuple(generator.output_shape[1:])
+    if g_out != tuple(image_shape):
+        raise GanlabError(f"generator '{comps['generator'].qualified_name}' makes images of shape {g_out}, the dataset's are {tuple(image_shape)}")
+    d_out = tuple(discriminator.output_shape[1:])
+    if d_out != (1,):
+        raise GanlabError(f"discriminator '{comps['discriminator'].qualified_name}' must output one logit per image (shape (batch, 1)), outputs {d_out}")
+
+
+def to_unit(images, output_range):
+    low, high = output_range
+    return np.clip((np.asarray(images, np.float32) - low) / (high - low), 0.0, 1.0)
+
+
+def fixed_z(latent_dim, n, noise, seed):
+    """The z used for sample grids: the same for every epoch and for resumed runs."""
+    rng = np.random.default_rng(seed)
+    if noise == "uniform":
+        return rng.uniform(-1.0, 1.0, (n, latent_dim)).astype(np.float32)
+    return rng.standard_normal((n, latent_dim)).astype(np.float32)
+
+
+def _fit(recipe, run_dir, data, resume_from):
+    import keras
+    import tensorflow as tf
+
+    from ganlab.callbacks import LossPlot, MetricsCSV, SampleGrids
+    from ganlab.control import Checkpointer, NaNStop, StepLimit
+    from ganlab.data import real_stream, steps_per_epoch
+    from ganlab.images import save_png
+
+    t, out = recipe["training"], recipe["output"]
+    keras.utils.set_random_seed(t["seed"])
+    tf.config.experimental.enable_op_determinism()
+    model = build_model(recipe, data.image_shape)
+    epoch0 = step0 = 0
+    if resume_from is not None:
+        meta = checkpoint.restore(model, resume_from)
+        epoch0, step0 = meta["epoch"], meta["step"]
+
+    images_per_step = t["batch_size"] * t["d_steps"]
+    spe = steps_per_epoch(len(data), images_per_step, f"dataset '{recipe['data']['name']}'")
+    if t["steps"] is not None:
+        spe = min(spe, t["steps"])
+        epochs = math.ceil(t["steps"] / spe)
+    else:
+        epochs = t["epochs"]
+    if epoch0 >= epochs or (t["steps"] is not None and step0 >= t["steps"]):
+        raise GanlabError(f"{run_dir} is already trained to epoch {epoch0} (step {step0}); raise training.epochs or training.steps with --set to continue")
+
+    output_range = getattr(model.generator, "output_range", (-1.0, 1.0))
+    grid_n = out["grid"] ** 2
+    z = fixed_z(t["latent_dim"], grid_n, t["noise"], t["seed"])
+    if not (Path(run_dir) / "real.png").exists():
+        pick = np.random.default_rng(t["seed"]).choice(len(data), min(grid_n, len(data)), replace=False)
+        save_png(Path(run_dir) / "real.png", data.images[np.sort(pick)] / 255.0)
+    write_recipe(recipe, run_dir, output_range)
+
+    nan_stop = NaNStop()
+    callbacks = [
+        nan_stop,
+        MetricsCSV(run_dir, initial_epoch=epoch0, initial_step=step0),
+        SampleGrids(run_dir, lambda: to_unit(model.generator(z, training=False), output_range), every=out["sample_every"], final_epoch=epochs),
+        LossPlot(run_dir),
+        Checkpointer(run_dir, out["checkpoint_every"], epochs, nan_stop),
+    ]
+    if t["steps"] is not None:
+        callbacks.insert(1, StepLimit(t["steps"]))
+    stream = real_stream(data.images, images_per_step, t["seed"], output_range, start_step=step0)
+    try:
+        model.fit(stream, epochs=epochs, initial_epoch=epoch0, steps_per_epoch=spe, callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
+    except OSError as exc:
+        raise GanlabError(f"cannot write to {run_dir}: {exc.strerror or exc}; the last complete checkpoint is kept, continue with --resume {run_dir}") from None
+    if nan_stop.bad_step is not None:
+        step, key, value = nan_stop.bad_step
+        kept = checkpoint.latest(run_dir)
+        where = f"the last good checkpoint is {kept[0]}" if kept else "no checkpoint was written before it"
+        raise TrainingDiverged(f"{key} became {value} at step {step}: training stopped; {where}")
+    tmp = Path(run_dir) / "generator.tmp.keras"
+    model.generator.save(tmp)
+    os.replace(tmp, Path(run_dir) / "generator.keras")
+    print(f"ganlab: done: {run_dir}", flush=True)

@@ -1,0 +1,48 @@
+"""``ganlab sample``: draw images from a run's final generator."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from ganlab.errors import GanlabError
+
+
+def sample(run_dir, output, n=64, seed=0):
+    """Write ``n`` samples as a PNG grid, or as an ``.npz`` of float32 images in [0, 1]."""
+    run_dir, output = Path(run_dir), Path(output)
+    if n < 1:
+        raise GanlabError(f"-n {n}: the number of images must be at least 1")
+    if output.suffix.lower() not in (".png", ".npz"):
+        raise GanlabError(f"-o {output}: write a .png grid or an .npz array file")
+    model_path = run_dir / "generator.keras"
+    recipe_path = run_dir / "recipe.yaml"
+    for path in (recipe_path, model_path):
+        if not path.is_file():
+            raise GanlabError(f"{run_dir}: no {path.name}; sample a finished run (or finish it with --resume {run_dir})")
+    if not output.parent.exists():
+        raise GanlabError(f"-o {output}: folder {output.parent} does not exist")
+    recipe = yaml.safe_load(recipe_path.read_text())
+    training = recipe["training"]
+    low, high = recipe.get("provenance", {}).get("output_range", (-1.0, 1.0))
+
+    import keras
+
+    from ganlab.images import save_png
+    from ganlab.run import fixed_z, to_unit
+
+    generator = keras.models.load_model(model_path, compile=False)
+    z = fixed_z(training["latent_dim"], n, training["noise"], seed)
+    images = np.concatenate([np.asarray(generator(z[i : i + 256], training=False)) for i in range(0, n, 256)])
+    images = to_unit(images, (low, high))
+    if output.suffix.lower() == ".npz":
+        tmp = output.with_name(output.name + ".tmp")
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, images=images)
+        os.replace(tmp, output)
+    else:
+        save_png(output, images)
+    print(f"ganlab: wrote {n} samples to {output}")

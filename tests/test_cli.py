@@ -1,0 +1,89 @@
+"""The command line as a user meets it: help, list, check, exit codes, no TensorFlow for listing."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ganlab import __version__
+from tests.conftest import ROOT, run_cli
+
+
+def test_version_and_help():
+    assert run_cli("--version").stdout.strip() == f"ganlab {__version__}"
+    top = run_cli("--help")
+    assert top.returncode == 0 and all(cmd in top.stdout for cmd in ("run", "list", "check", "sample"))
+    for cmd in ("run", "list", "check", "sample"):
+        result = run_cli(cmd, "--help")
+        assert result.returncode == 0 and f"usage: ganlab {cmd}" in result.stdout
+
+
+def test_bad_flag_is_one_line_and_exit_2():
+    result = run_cli("list", "--bogus")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["ganlab list: error: unrecognized arguments: --bogus (see 'ganlab list --help')"] or (
+        len(result.stderr.strip().splitlines()) == 1 and "--bogus" in result.stderr
+    )
+
+
+def test_list_groups_by_kind_with_source():
+    out = run_cli("list").stdout
+    for heading in ("generators:", "discriminators:", "losses:", "datasets:"):
+        assert heading in out
+    assert f"[mlp (ganlab {__version__})]" in out and f"[losses (ganlab {__version__})]" in out
+    assert "failed to load" not in out
+
+
+def test_list_kind_and_verbose():
+    out = run_cli("list", "loss", "-v").stdout
+    assert out.startswith("losses:") and "generators:" not in out
+    assert "label_smoothing: float = 0.0" in out and "generator_loss: non_saturating|minimax = 'non_saturating'" in out
+
+
+def test_list_json_shape():
+    data = json.loads(run_cli("list", "--json").stdout)
+    assert set(data) == {"components", "plugins", "failed"}
+    assert set(data["components"]) == {"generator", "discriminator", "loss", "dataset"}
+    mlp = next(c for c in data["components"]["generator"] if c["name"] == "mlp")
+    assert set(mlp) == {"name", "kind", "summary", "plugin", "distribution", "version", "params"}
+    hidden = next(p for p in mlp["params"] if p["name"] == "hidden")
+    assert hidden == {"name": "hidden", "type": "list of int", "required": False, "default": [256, 512, 1024]}
+    assert {p["name"] for p in data["plugins"]} >= {"mlp", "losses", "mnist"}
+
+
+def test_check_prints_the_resolved_recipe():
+    result = run_cli("check", "recipes/vanilla_mnist.yaml", "--set", "training.epochs=3")
+    assert result.returncode == 0, result.stderr
+    assert "epochs: 3" in result.stdout and "bn_momentum: 0.8" in result.stdout and "beta_2: 0.999" in result.stdout
+
+
+def test_check_errors_exit_2_one_line_each_no_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ROOT / "recipes" / "vanilla_mnist.yaml").read_text().replace("name: bce", "name: lsgam"))
+    result = run_cli("check", bad, "--set", "training.batch_size=0")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2
+    assert "loss.name: unknown loss 'lsgam' — did you mean 'lsgan'?" in lines[0]
+    assert lines[1] == "ganlab: error: --set training.batch_size: must be >= 1, found 0"
+
+
+def test_run_with_bad_recipe_writes_nothing(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: {name: mnist}\n")
+    result = run_cli("run", bad, "--out", tmp_path / "run")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("argv", [["list"], ["list", "--json", "-v"], ["check", "recipes/vanilla_mnist.yaml"]])
+def test_list_and_check_do_not_import_tensorflow(argv):
+    code = (
+        "import sys, io, contextlib; from ganlab.cli import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()): rc = main({argv!r})\n"
+        "heavy = sorted(m for m in ('tensorflow', 'keras', 'matplotlib') if m in sys.modules)\n"
+        "print(rc, heavy)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.stdout.strip() == "0 []", result.stderr
