@@ -7,6 +7,7 @@ TensorFlow is imported only by the commands that train or sample.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ganlab import __version__
@@ -109,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    # TensorFlow's C++ start-up chatter (CUDA probes, CPU feature notes) is noise to a
+    # user of the CLI; an explicit TF_CPP_MIN_LOG_LEVEL still wins.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -192,7 +192,6 @@ def _fit(recipe, run_dir, data, resume_from):
 
     t, out = recipe["training"], recipe["output"]
     keras.utils.set_random_seed(t["seed"])
-    tf.config.experimental.enable_op_determinism()
     model = build_model(recipe, data.image_shape)
     epoch0 = step0 = 0
     if resume_from is not None:
@@ -229,7 +228,7 @@ def _fit(recipe, run_dir, data, resume_from):
         callbacks.insert(1, StepLimit(t["steps"]))
     stream = real_stream(data.images, images_per_step, t["seed"], output_range, start_step=step0)
     try:
-        model.fit(stream, epochs=epochs, initial_epoch=epoch0, steps_per_epoch=spe, callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
+        model.fit(stream, epochs=epochs, initial_epoch=epoch0, steps_per_epoch=spe, callbacks=callbacks, shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
     except OSError as exc:
         raise GanlabError(f"cannot write to {run_dir}: {exc.strerror or exc}; the last complete checkpoint is kept, continue with --resume {run_dir}") from None
     if nan_stop.bad_step is not None:
