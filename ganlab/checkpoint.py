@@ -57,6 +57,8 @@ def save(model, run_dir, epoch: int, step: int) -> Path:
     _sync_dir(folder)
     for old in sorted(folder.glob("epoch_*.npz"))[:-KEEP]:
         old.unlink()
+    for leftover in folder.glob("*.tmp"):  # from a process killed mid-write
+        leftover.unlink()
     return path
 
 

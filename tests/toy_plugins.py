@@ -51,3 +51,46 @@ class Raises:
     def register_losses(self, register):
         register("half", dense_generator)
         raise RuntimeError("boom in hook")
+
+
+def noise_images(n: int = 256, size: int = 8, seed: int = 0):
+    """Random 8x8 grayscale images: enough to exercise training mechanics quickly."""
+    import numpy as np
+
+    from ganlab import ImageData
+
+    rng = np.random.default_rng(seed)
+    return ImageData(rng.integers(0, 256, (n, size, size, 1), dtype=np.uint8))
+
+
+def explodes(after: int = 3):
+    """BCE whose G loss turns NaN after `after` G steps (a divergence on demand)."""
+    import keras
+
+    from ganlab import Loss
+
+    class Explodes(Loss):
+        def __init__(self):
+            self.calls = keras.Variable(0, dtype="int32", trainable=False)
+
+        def d_loss(self, real_logits, fake_logits):
+            return keras.ops.mean(keras.ops.softplus(-real_logits)) + keras.ops.mean(keras.ops.softplus(fake_logits))
+
+        def g_loss(self, fake_logits):
+            self.calls.assign_add(1)
+            loss = keras.ops.mean(keras.ops.softplus(-fake_logits))
+            return keras.ops.where(self.calls > after, float("nan"), loss)
+
+    return Explodes()
+
+
+class Toolkit:
+    """A tiny dataset and a diverging loss for run-level tests."""
+
+    @hookimpl
+    def register_datasets(self, register):
+        register("noise", noise_images)
+
+    @hookimpl
+    def register_losses(self, register):
+        register("explodes", explodes)

@@ -1,0 +1,177 @@
+"""Training end to end on tiny settings: run directory, exact resume, determinism, faults."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from ganlab import GanlabError
+from ganlab.errors import TrainingDiverged
+from ganlab.plugins import load_registry
+from ganlab.recipe import validate
+from tests import toy_plugins
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def reg():
+    return load_registry(plugins=[("toolkit", toy_plugins.Toolkit())])
+
+
+def tiny(reg, epochs=2, width=32, **training):
+    """A small, fast recipe: 8x8 noise images, small MLPs."""
+    data = {
+        "data": {"name": "noise", "n": training.pop("n", 256)},
+        "generator": {"name": "mlp", "hidden": [width, width], "dropout": 0.2},
+        "discriminator": {"name": "mlp", "hidden": [32], "dropout": 0.2},
+        "loss": training.pop("loss", "bce"),
+        "training": {"epochs": epochs, "batch_size": 32, "latent_dim": 8, "d_steps": 2, "steps_per_execution": 3, **training},
+        "output": {"checkpoint_every": 1, "grid": 3},
+    }
+    return validate(data, reg, source="tiny.yaml")
+
+
+def final_state(run_dir):
+    from ganlab import checkpoint
+
+    path, meta = checkpoint.latest(run_dir)
+    with np.load(path) as f:
+        return meta, {k: f[k] for k in f.files if k != "__meta__"}
+
+
+def test_run_directory_holds_what_a_person_wants_to_see(reg, tmp_path):
+    import imageio.v3 as iio
+    import keras
+    import yaml
+
+    from ganlab.run import train
+
+    run_dir = train(tiny(reg, epochs=3), out=tmp_path / "run")
+    names = {p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file()}
+    assert {"recipe.yaml", "metrics.csv", "real.png", "progress.gif", "losses.png", "generator.keras"} <= names
+    assert {f"samples/epoch_000{i}.png" for i in (1, 2, 3)} <= names
+    assert {"checkpoints/epoch_0002.npz", "checkpoints/epoch_0003.npz"} <= names and not any(n.endswith(".tmp") for n in names)
+    stored = yaml.safe_load((run_dir / "recipe.yaml").read_text())
+    assert stored["provenance"]["ganlab"] and stored["provenance"]["seed"] == 0
+    assert stored["provenance"]["components"]["generator"].startswith("mlp:mlp (ganlab ")
+    rows = (run_dir / "metrics.csv").read_text().strip().splitlines()
+    assert rows[0].startswith("epoch,step,d_loss,g_loss,d_acc_real,d_acc_fake") and len(rows) == 4
+    assert iio.imread(run_dir / "progress.gif", index=None).shape[0] == 3
+    generator = keras.models.load_model(run_dir / "generator.keras", compile=False)
+    assert generator.output_shape == (None, 8, 8, 1)
+
+
+def test_same_recipe_and_seed_give_the_same_weights(reg, tmp_path):
+    from ganlab.run import train
+
+    _, a = final_state(train(tiny(reg), out=tmp_path / "a"))
+    _, b = final_state(train(tiny(reg), out=tmp_path / "b"))
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    _, c = final_state(train(tiny(reg, seed=1), out=tmp_path / "c"))
+    assert not np.array_equal(a["generator/00000"], c["generator/00000"])
+
+
+def test_resume_is_exact(reg, tmp_path):
+    from ganlab.run import resume, train
+
+    straight_meta, straight = final_state(train(tiny(reg, epochs=4), out=tmp_path / "straight"))
+    run_dir = train(tiny(reg, epochs=2), out=tmp_path / "stopped")
+    resume(run_dir, reg, ["training.epochs=4"])
+    meta, resumed = final_state(run_dir)
+    assert meta == straight_meta == {"epoch": 4, "step": 16, "format": 1}
+    assert all(np.array_equal(straight[k], resumed[k]) for k in straight)
+    assert len((run_dir / "metrics.csv").read_text().strip().splitlines()) == 5
+    assert len(list((run_dir / "samples").glob("epoch_*.png"))) == 4
+
+
+def test_resume_refuses_a_different_recipe(reg, tmp_path):
+    from ganlab.run import resume, train
+
+    run_dir = train(tiny(reg, epochs=1), out=tmp_path / "run")
+    with pytest.raises(GanlabError, match=r"these differ: generator.hidden, training.batch_size"):
+        resume(run_dir, reg, ["training.epochs=2", "training.batch_size=16", "generator.hidden=[8]"])
+    with pytest.raises(GanlabError, match="already trained to epoch 1"):
+        resume(run_dir, reg)
+
+
+def test_steps_limit(reg, tmp_path):
+    from ganlab.run import train
+
+    meta, _ = final_state(train(tiny(reg, epochs=None, steps=5, steps_per_execution=1), out=tmp_path / "run"))
+    assert meta["step"] == 5
+
+
+def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(reg, tmp_path):
+    from ganlab.run import train
+
+    recipe = tiny(reg, epochs=3, loss={"name": "explodes", "after": 6}, steps_per_execution=1)
+    with pytest.raises(TrainingDiverged, match=r"g_loss became nan at step 7: .*epoch_0001.npz"):
+        train(recipe, out=tmp_path / "run")
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["epoch_0001.npz"]
+
+
+def test_dataset_smaller_than_a_step_is_refused_before_anything_is_written(reg, tmp_path):
+    from ganlab.run import train
+
+    with pytest.raises(GanlabError, match=r"has 40 images, fewer than one train step needs .*= 64\)"):
+        train(tiny(reg, n=40), out=tmp_path / "run")
+
+
+def test_unwritable_or_used_output_directory(reg, tmp_path):
+    from ganlab.run import train
+
+    blocker = tmp_path / "file"
+    blocker.write_text("keep me")
+    with pytest.raises(GanlabError, match="cannot write run directory"):
+        train(tiny(reg), out=blocker / "run")
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "notes.txt").write_text("mine")
+    with pytest.raises(GanlabError, match="folder exists and is not empty"):
+        train(tiny(reg), out=used)
+    assert blocker.read_text() == "keep me" and (used / "notes.txt").read_text() == "mine"
+
+
+KILL_SCRIPT = """
+import sys
+from ganlab.plugins import load_registry
+from ganlab.run import train
+from tests import toy_plugins
+from tests.test_run import tiny
+reg = load_registry(plugins=[("toolkit", toy_plugins.Toolkit())])
+recipe = tiny(reg, epochs=400, n=64, width=1024)  # a few MB per checkpoint: a write takes a while
+train(recipe, out=sys.argv[1])
+"""
+
+
+def test_kill_during_checkpoint_write_leaves_the_previous_checkpoint_usable(reg, tmp_path):
+    """SIGKILL the trainer while a checkpoint's temporary file exists, then resume."""
+    from ganlab import checkpoint
+    from ganlab.run import resume
+
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(run_dir)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    folder = run_dir / "checkpoints"
+    caught = None
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            tmp = list(folder.glob("*.tmp")) if folder.exists() else []
+            if tmp and list(folder.glob("*.npz")):
+                os.kill(proc.pid, signal.SIGKILL)
+                caught = tmp[0]
+                break
+    finally:
+        proc.kill()
+        proc.wait()
+    assert caught is not None, "never saw a checkpoint being written"
+    path, meta = checkpoint.latest(run_dir)
+    assert path.name < caught.name  # the half-written one is not taken
+    resume(run_dir, reg, ["training.epochs=" + str(meta["epoch"] + 1)])
+    assert not list(folder.glob("*.tmp"))  # the killed write's leftover is cleaned up
+    assert checkpoint.latest(run_dir)[1]["epoch"] == meta["epoch"] + 1
