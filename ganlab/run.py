@@ -129,7 +129,7 @@ def resume(run_dir, registry, overrides=()) -> Path:
     return run_dir
 
 
-def build_model(recipe, image_shape):
+def build_model(recipe, image_shape, steps_per_execution=1):
     """G, D and the loss from the recipe, assembled into a compiled AdversarialModel."""
     import keras
 
@@ -150,7 +150,7 @@ def build_model(recipe, image_shape):
         s = optimizer_settings(recipe, player)
         return keras.optimizers.Adam(learning_rate=s["learning_rate"], beta_1=s["beta_1"], beta_2=s["beta_2"], name=f"{player}_adam")
 
-    model.compile(adam("d"), adam("g"), jit_compile=t["jit_compile"], steps_per_execution=t["steps_per_execution"])
+    model.compile(adam("d"), adam("g"), jit_compile=t["jit_compile"], steps_per_execution=steps_per_execution)
     return model
 
 
@@ -183,7 +183,6 @@ def fixed_z(latent_dim, n, noise, seed):
 
 def _fit(recipe, run_dir, data, resume_from):
     import keras
-    import tensorflow as tf
 
     from ganlab.callbacks import LossPlot, MetricsCSV, SampleGrids
     from ganlab.control import Checkpointer, NaNStop, StepLimit
@@ -191,20 +190,21 @@ def _fit(recipe, run_dir, data, resume_from):
     from ganlab.images import save_png
 
     t, out = recipe["training"], recipe["output"]
-    keras.utils.set_random_seed(t["seed"])
-    model = build_model(recipe, data.image_shape)
-    epoch0 = step0 = 0
-    if resume_from is not None:
-        meta = checkpoint.restore(model, resume_from)
-        epoch0, step0 = meta["epoch"], meta["step"]
-
     images_per_step = t["batch_size"] * t["d_steps"]
     spe = steps_per_epoch(len(data), images_per_step, f"dataset '{recipe['data']['name']}'")
     if t["steps"] is not None:
         spe = min(spe, t["steps"])
-        epochs = math.ceil(t["steps"] / spe)
-    else:
-        epochs = t["epochs"]
+    # Keras runs whole executions, so an epoch is a multiple of steps_per_execution.
+    per_call = min(t["steps_per_execution"], spe)
+    spe -= spe % per_call
+    epochs = math.ceil(t["steps"] / spe) if t["steps"] is not None else t["epochs"]
+
+    keras.utils.set_random_seed(t["seed"])
+    model = build_model(recipe, data.image_shape, per_call)
+    epoch0 = step0 = 0
+    if resume_from is not None:
+        meta = checkpoint.restore(model, resume_from)
+        epoch0, step0 = meta["epoch"], meta["step"]
     if epoch0 >= epochs or (t["steps"] is not None and step0 >= t["steps"]):
         raise GanlabError(f"{run_dir} is already trained to epoch {epoch0} (step {step0}); raise training.epochs or training.steps with --set to continue")
 

@@ -1,0 +1,193 @@
+"""Keras callbacks that write what a person wants to look at into a run directory.
+
+Files they write, relative to the run directory:
+
+    samples/epoch_NNNN.png  G(z) for one fixed z after epoch NNNN (1-based)   SampleGrids
+    progress.gif            all those grids in epoch order, looping           SampleGrids
+    metrics.csv             one row per epoch: step, losses, D accuracies,    MetricsCSV
+                            wall time
+    losses.png              D and G loss, and D accuracy, against epoch       LossPlot
+
+Every file is replaced atomically (see ``ganlab.images.atomic_path``), except that
+metrics.csv is appended to, one flushed row per epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+import time
+from pathlib import Path
+
+import keras
+
+from ganlab.images import atomic_path, save_png, write_gif
+
+#: The columns of metrics.csv, in order.
+COLUMNS = ("epoch", "step", "d_loss", "g_loss", "d_acc_real", "d_acc_fake", "epoch_seconds", "elapsed_seconds")
+
+_SAMPLE_NAME = re.compile(r"epoch_(\d+)\.png")
+
+
+class SampleGrids(keras.callbacks.Callback):
+    """Write ``samples/epoch_NNNN.png`` every ``every`` epochs, and ``progress.gif`` at the end.
+
+    ``generate()`` returns float images in [0, 1], shape (n, h, w, c), for a z the
+    caller keeps fixed, so the grids show one set of samples changing over training.
+    The grid is also written after ``final_epoch``. The GIF is rebuilt from every
+    ``samples/epoch_*.png`` there is, so a resumed run's GIF starts at epoch 1.
+    """
+
+    def __init__(self, run_dir, generate, every: int = 1, final_epoch: int | None = None):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.generate, self.every, self.final_epoch = generate, every, final_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        if done % self.every == 0 or done == self.final_epoch:
+            save_png(self.run_dir / "samples" / f"epoch_{done:04d}.png", self.generate())
+
+    def on_train_end(self, logs=None):
+        frames = sample_paths(self.run_dir)
+        if frames:
+            write_gif(frames, self.run_dir / "progress.gif")
+
+
+def sample_paths(run_dir) -> list[Path]:
+    """The run's ``samples/epoch_NNNN.png`` files, in epoch order."""
+    found = []
+    for path in (Path(run_dir) / "samples").glob("epoch_*.png"):
+        match = _SAMPLE_NAME.fullmatch(path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    return [path for _, path in sorted(found)]
+
+
+class MetricsCSV(keras.callbacks.Callback):
+    """Append one row per epoch to ``metrics.csv`` (columns: ``COLUMNS``), flushed at once.
+
+    ``step`` counts train steps (G updates) from ``initial_step``; ``epoch_seconds`` is
+    the epoch's wall time and ``elapsed_seconds`` the training wall time so far,
+    continued across resumes. On resume (``initial_epoch`` > 0) rows after
+    ``initial_epoch`` belong to epochs whose checkpoint was lost: they are dropped
+    (the kept rows are rewritten atomically) and training appends after them.
+    """
+
+    def __init__(self, run_dir, initial_epoch: int = 0, initial_step: int = 0):
+        super().__init__()
+        self.path = Path(run_dir) / "metrics.csv"
+        self.initial_epoch, self.step = initial_epoch, initial_step
+
+    def on_train_begin(self, logs=None):
+        kept = [row for row in read_rows(self.path) if _epoch(row) <= self.initial_epoch] if self.initial_epoch else []
+        with atomic_path(self.path) as tmp, open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, COLUMNS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(kept)
+        self.elapsed_before = _float(kept[-1].get("elapsed_seconds")) if kept else 0.0
+        self.train_start = time.perf_counter()
+        self.file = open(self.path, "a", newline="")
+        self.writer = csv.writer(self.file)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_start = time.perf_counter()
+        self.batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        # With steps_per_execution > 1 Keras calls this once per execution, with the
+        # index of the execution's last step.
+        self.batches = batch + 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        now = time.perf_counter()
+        self.step += self.batches
+        values = [logs.get(key) for key in COLUMNS[2:6]]
+        values += [now - self.epoch_start, self.elapsed_before + now - self.train_start]
+        self.writer.writerow([epoch + 1, self.step, *map(_cell, values)])
+        self.file.flush()
+
+    def on_train_end(self, logs=None):
+        self.file.close()
+
+
+def read_rows(path) -> list[dict]:
+    """The rows of a metrics.csv as dicts of strings; none if the file is missing.
+
+    Rows whose epoch is not a number (a line cut short by a crash) are left out.
+    """
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except FileNotFoundError:
+        return []
+    return [row for row in rows if _epoch(row) is not None]
+
+
+class LossPlot(keras.callbacks.Callback):
+    """Redraw ``losses.png`` from ``metrics.csv`` after every epoch.
+
+    Top panel: D loss and G loss against epoch; bottom panel: D's accuracy on real and
+    on generated images (0.5 dashed: D can't tell them apart). Put it after
+    ``MetricsCSV`` in the callback list so the plot includes the epoch just ended.
+    """
+
+    def __init__(self, run_dir):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        rows = read_rows(self.run_dir / "metrics.csv")
+        if rows:
+            plot_losses(rows, self.run_dir / "losses.png", title=self.run_dir.name)
+
+
+def plot_losses(rows, path, title: str = "") -> None:
+    """Draw the metrics.csv ``rows`` as the two-panel loss plot at ``path`` (PNG), atomically."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    epochs = [_epoch(row) for row in rows]
+    series = {key: [_float(row.get(key)) for row in rows] for key in COLUMNS[2:6]}
+    style = {"marker": "o", "markersize": 3} if len(rows) <= 30 else {}
+
+    fig = Figure(figsize=(7, 6), layout="constrained")
+    FigureCanvasAgg(fig)
+    loss_ax, acc_ax = fig.subplots(2, 1, sharex=True)
+    loss_ax.plot(epochs, series["d_loss"], label="D loss", **style)
+    loss_ax.plot(epochs, series["g_loss"], label="G loss", **style)
+    loss_ax.set(title="Losses", ylabel="loss")
+    acc_ax.plot(epochs, series["d_acc_real"], label="D accuracy on real", **style)
+    acc_ax.plot(epochs, series["d_acc_fake"], label="D accuracy on fake", **style)
+    acc_ax.axhline(0.5, linestyle="--", color="gray", linewidth=1)
+    acc_ax.set(title="Discriminator accuracy", xlabel="epoch", ylabel="accuracy", ylim=(-0.02, 1.02), xlim=(epochs[0] - 0.5, epochs[-1] + 0.5))
+    acc_ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    for ax in (loss_ax, acc_ax):
+        ax.legend(loc="best")
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+
+
+def _epoch(row):
+    try:
+        return int(row.get("epoch") or "")
+    except ValueError:
+        return None
+
+
+def _float(text) -> float:
+    """A metrics.csv cell as a float; an empty or missing cell is NaN (a gap in a plot)."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _cell(value) -> str:
+    return "" if value is None else f"{float(value):.6g}"
