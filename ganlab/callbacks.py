@@ -36,13 +36,17 @@ class SampleGrids(keras.callbacks.Callback):
     ``generate()`` returns float images in [0, 1], shape (n, h, w, c), for a z the
     caller keeps fixed, so the grids show one set of samples changing over training.
     The grid is also written after ``final_epoch``. The GIF is rebuilt from every
-    ``samples/epoch_*.png`` there is, so a resumed run's GIF starts at epoch 1.
+    ``samples/epoch_*.png`` there is, so a resumed run's GIF starts at epoch 1; grids
+    after ``initial_epoch`` belong to epochs being trained again and are removed.
     """
 
-    def __init__(self, run_dir, generate, every: int = 1, final_epoch: int | None = None):
+    def __init__(self, run_dir, generate, every: int = 1, final_epoch: int | None = None, initial_epoch: int = 0):
         super().__init__()
         self.run_dir = Path(run_dir)
         self.generate, self.every, self.final_epoch = generate, every, final_epoch
+        for path in sample_paths(self.run_dir):
+            if int(_SAMPLE_NAME.fullmatch(path.name).group(1)) > initial_epoch:
+                path.unlink()
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1
@@ -116,7 +120,7 @@ class MetricsCSV(keras.callbacks.Callback):
 def read_rows(path) -> list[dict]:
     """The rows of a metrics.csv as dicts of strings; none if the file is missing.
 
-    Rows whose epoch is not a number (a line cut short by a crash) are left out.
+    Rows whose epoch cell is not a number (a line cut short by a crash) are left out.
     """
     try:
         with open(path, newline="") as f:

@@ -220,7 +220,7 @@ def _fit(recipe, run_dir, data, resume_from):
     callbacks = [
         nan_stop,
         MetricsCSV(run_dir, initial_epoch=epoch0, initial_step=step0),
-        SampleGrids(run_dir, lambda: to_unit(model.generator(z, training=False), output_range), every=out["sample_every"], final_epoch=epochs),
+        SampleGrids(run_dir, lambda: to_unit(model.generator(z, training=False), output_range), every=out["sample_every"], final_epoch=epochs, initial_epoch=epoch0),
         LossPlot(run_dir),
         Checkpointer(run_dir, out["checkpoint_every"], epochs, nan_stop),
     ]

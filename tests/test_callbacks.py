@@ -21,7 +21,7 @@ class Generate:
 
     def __call__(self):
         self.calls += 1
-        return np.full((4, 5, 5, 1), self.calls / 10)
+        return np.full((4, 5, 5, 1), self.calls / 20)
 
 
 def test_sample_grids_on_the_right_epochs(tmp_path):
@@ -39,7 +39,9 @@ def test_progress_gif_includes_grids_from_before_a_resume(tmp_path):
     for epoch in range(2):
         first.on_epoch_end(epoch)
     (tmp_path / "samples" / "epoch_notes.png").write_bytes(b"not a grid")  # ignored
-    resumed = SampleGrids(tmp_path, generate, final_epoch=10)
+    first.on_epoch_end(2)  # an epoch whose checkpoint was lost: trained again after the resume
+    resumed = SampleGrids(tmp_path, generate, final_epoch=10, initial_epoch=2)
+    assert [p.name for p in sample_paths(tmp_path)] == ["epoch_0001.png", "epoch_0002.png"]
     for epoch in range(2, 10):
         resumed.on_epoch_end(epoch)
     resumed.on_train_end()
