@@ -175,3 +175,25 @@ def test_kill_during_checkpoint_write_leaves_the_previous_checkpoint_usable(reg,
     resume(run_dir, reg, ["training.epochs=" + str(meta["epoch"] + 1)])
     assert not list(folder.glob("*.tmp"))  # the killed write's leftover is cleaned up
     assert checkpoint.latest(run_dir)[1]["epoch"] == meta["epoch"] + 1
+
+
+def test_concatenated_d_batch_and_uniform_noise_train(reg, tmp_path):
+    from ganlab.run import train
+
+    meta, state = final_state(train(tiny(reg, epochs=1, d_batch="concat", noise="uniform", d_steps=1), out=tmp_path / "run"))
+    assert meta["step"] == 8 and all(np.isfinite(v).all() for v in state.values() if v.dtype.kind == "f")
+
+
+def test_a_write_error_mid_run_is_one_line_and_keeps_the_checkpoints(reg, tmp_path):
+    from ganlab.run import resume, train
+
+    run_dir = train(tiny(reg, epochs=1), out=tmp_path / "run")
+    before = (run_dir / "checkpoints" / "epoch_0001.npz").read_bytes()
+    samples = run_dir / "samples"
+    for path in samples.iterdir():
+        path.unlink()
+    samples.rmdir()
+    samples.write_text("a file where the samples folder should be")
+    with pytest.raises(GanlabError, match=r"cannot write to .*run: .*continue with --resume"):
+        resume(run_dir, reg, ["training.epochs=3"])
+    assert (run_dir / "checkpoints" / "epoch_0001.npz").read_bytes() == before
