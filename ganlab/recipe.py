@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import re
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -118,6 +119,21 @@ def _plain(value):
     return value
 
 
+class RecipeLoader(yaml.SafeLoader):
+    """YAML's safe loader, reading ``1e-3`` as a float as YAML 1.2 does (PyYAML says str)."""
+
+
+RecipeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
+
+
+def load_value(text):
+    return yaml.load(text, Loader=RecipeLoader)
+
+
 class _Problems:
     """Collects one line per problem, each naming where it is."""
 
@@ -126,7 +142,10 @@ class _Problems:
 
     def add(self, path, message):
         where = self.lines.get(path)
-        prefix = where if isinstance(where, str) else f"{self.source}:{where}" if where else self.source
+        if isinstance(where, str):  # set by an override: "--set key.path" names the key already
+            self.items.append(f"{where}: {message}")
+            return
+        prefix = f"{self.source}:{where}" if where else self.source
         self.items.append(f"{prefix}: {path}: {message}" if path else f"{prefix}: {message}")
 
     def raise_if_any(self):
@@ -151,8 +170,8 @@ def read_yaml(path) -> tuple[Any, dict]:
 
 def parse_yaml(text, source) -> tuple[Any, dict]:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=RecipeLoader)
+        data = load_value(text)
     except yaml.constructor.ConstructorError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
         raise GanlabError(
@@ -191,7 +210,7 @@ def apply_overrides(data, overrides, lines) -> dict:
         if not sep or not key or any(not part for part in key.split(".")):
             raise GanlabError(f"--set {item}: expected KEY.PATH=VALUE, e.g. --set training.epochs=5")
         try:
-            value = yaml.safe_load(text)
+            value = load_value(text)
         except yaml.YAMLError as exc:
             raise GanlabError(f"--set {item}: value is not valid YAML ({getattr(exc, 'problem', exc)})") from None
         parts = key.split(".")
