@@ -40,6 +40,32 @@ def cmd_check(args):
     sys.stdout.write(recipe.to_yaml())
 
 
+def import_tensorflow_quietly():
+    """Import TensorFlow with its C++ start-up notes (CUDA probes, oneDNN) kept off stderr.
+
+    Those lines are written before TensorFlow reads ``TF_CPP_MIN_LOG_LEVEL``, so the
+    only way to spare a CPU user from them is to park file descriptor 2 meanwhile. If the
+    import fails, what TensorFlow wrote is shown after all.
+    """
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as parked:
+        os.dup2(parked.fileno(), 2)
+        try:
+            import keras  # noqa: F401  (imports TensorFlow as its backend)
+            import tensorflow  # noqa: F401
+        except BaseException:
+            os.dup2(saved, 2)
+            parked.seek(0)
+            sys.stderr.write(parked.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def cmd_run(args):
     from ganlab.recipe import load_recipe
 
@@ -47,6 +73,7 @@ def cmd_run(args):
     if args.resume:
         if args.recipe:
             raise GanlabError("ganlab run: give either RECIPE or --resume RUN_DIR, not both")
+        import_tensorflow_quietly()
         from ganlab.run import resume
 
         resume(args.resume, registry, args.set)
@@ -54,6 +81,7 @@ def cmd_run(args):
     if not args.recipe:
         raise GanlabError("ganlab run: missing RECIPE (a YAML file such as recipes/vanilla_mnist.yaml), or use --resume RUN_DIR")
     recipe = load_recipe(args.recipe, registry, args.set)
+    import_tensorflow_quietly()
     from ganlab.run import train
 
     train(recipe, out=args.out)
@@ -62,6 +90,7 @@ def cmd_run(args):
 def cmd_sample(args):
     from ganlab.sample import sample
 
+    import_tensorflow_quietly()
     sample(args.run_dir, args.output, n=args.n, seed=args.seed)
 
 
