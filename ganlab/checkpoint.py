@@ -33,8 +33,8 @@ def state_groups(model) -> dict:
         "g_optimizer": model.g_optimizer.variables,
         "d_optimizer": model.d_optimizer.variables,
     }
-    if getattr(model, "ema", None) is not None:
-        groups["ema"] = model.ema.variables
+    if model.ema_generator is not None:
+        groups["ema_generator"] = model.ema_generator.variables
     return groups
 
 

@@ -37,6 +37,7 @@ class AdversarialModel(keras.Model):
         d_steps=1,
         d_batch="separate",
         seed=0,
+        ema=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -48,6 +49,8 @@ class AdversarialModel(keras.Model):
         self.d_steps = d_steps
         self.d_batch = d_batch
         self.noise_seed = keras.random.SeedGenerator(seed)
+        self.ema_decay = ema
+        self.ema_generator = _shadow(generator) if ema else None
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
@@ -62,6 +65,22 @@ class AdversarialModel(keras.Model):
         self.g_optimizer = g_optimizer
         d_optimizer.build(self.discriminator.trainable_variables)
         g_optimizer.build(self.generator.trainable_variables)
+
+    @property
+    def sampler(self):
+        """The generator to draw samples from: the EMA copy when enabled, else G itself."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def _update_ema(self):
+        # Warm-up as in tf.train.ExponentialMovingAverage(num_updates=...): early on the
+        # average follows G closely instead of staying near the initial weights.
+        steps = tf.cast(self.g_optimizer.iterations, tf.float32)
+        decay = tf.minimum(self.ema_decay, (1.0 + steps) / (10.0 + steps))
+        for shadow, variable in zip(self.ema_generator.variables, self.generator.variables):
+            if variable.trainable:
+                shadow.assign(decay * shadow + (1.0 - decay) * variable)
+            else:  # batch-norm statistics and seed state are copied, not averaged
+                shadow.assign(variable)
 
     @property
     def metrics(self):
@@ -110,10 +129,14 @@ class AdversarialModel(keras.Model):
         return g_loss
 
     def train_step(self, real):
+        if isinstance(real, (tuple, list)):  # (images, labels, ...) from Keras's adapters
+            real = real[0]
         batch = tf.shape(real)[0] // self.d_steps
         for i in range(self.d_steps):  # k is static: the loop unrolls into the graph
             d_loss, real_logits, fake_logits = self._d_step(real[i * batch : (i + 1) * batch])
         g_loss = self._g_step(batch)
+        if self.ema_generator is not None:
+            self._update_ema()
         threshold = self.adversarial_loss.threshold
         values = {
             "d_loss": d_loss,
@@ -124,3 +147,11 @@ class AdversarialModel(keras.Model):
         for name, value in values.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+def _shadow(generator):
+    """A copy of G with its own variables, starting from G's current weights."""
+    shadow = keras.models.clone_model(generator)
+    shadow.set_weights(generator.get_weights())
+    shadow.output_range = getattr(generator, "output_range", (-1.0, 1.0))
+    return shadow

@@ -72,6 +72,12 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "optimizer": OPTIMIZER,
         "g_optimizer": "overrides",
         "d_optimizer": "overrides",
+        "ema": Setting(
+            float | None,
+            None,
+            "decay of an exponential moving average of G's weights, used for samples when set (e.g. 0.999)",
+            lambda v: None if v is None or 0 < v < 1 else "must be in (0, 1)",
+        ),
         "jit_compile": Setting(bool, True, "compile the train step with XLA"),
         "steps_per_execution": Setting(int, 1, "train steps per call into the compiled graph", at_least(1)),
     },

@@ -143,7 +143,7 @@ def build_model(recipe, image_shape, steps_per_execution=1):
     loss = comps["loss"].build(**recipe.component_params("loss"))
     _check_models(comps, generator, discriminator, t["latent_dim"], image_shape)
     model = AdversarialModel(
-        generator, discriminator, loss, t["latent_dim"], noise=t["noise"], d_steps=t["d_steps"], d_batch=t["d_batch"], seed=t["seed"]
+        generator, discriminator, loss, t["latent_dim"], noise=t["noise"], d_steps=t["d_steps"], d_batch=t["d_batch"], seed=t["seed"], ema=t["ema"]
     )
 
     def adam(player):
@@ -166,6 +166,12 @@ def _check_models(comps, generator, discriminator, latent_dim, image_shape):
     d_out = tuple(discriminator.output_shape[1:])
     if d_out != (1,):
         raise GanlabError(f"discriminator '{comps['discriminator'].qualified_name}' must output one logit per image (shape (batch, 1)), outputs {d_out}")
+
+
+def save_model(model, path):
+    tmp = path.with_name(path.stem + ".tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
 
 
 def to_unit(images, output_range):
@@ -220,7 +226,7 @@ def _fit(recipe, run_dir, data, resume_from):
     callbacks = [
         nan_stop,
         MetricsCSV(run_dir, initial_epoch=epoch0, initial_step=step0),
-        SampleGrids(run_dir, lambda: to_unit(model.generator(z, training=False), output_range), every=out["sample_every"], final_epoch=epochs, initial_epoch=epoch0),
+        SampleGrids(run_dir, lambda: to_unit(model.sampler(z, training=False), output_range), every=out["sample_every"], final_epoch=epochs, initial_epoch=epoch0),
         LossPlot(run_dir),
         Checkpointer(run_dir, out["checkpoint_every"], epochs, nan_stop),
     ]
@@ -236,7 +242,7 @@ def _fit(recipe, run_dir, data, resume_from):
         kept = checkpoint.latest(run_dir)
         where = f"the last good checkpoint is {kept[0]}" if kept else "no checkpoint was written before it"
         raise TrainingDiverged(f"{key} became {value} at step {step}: training stopped; {where}")
-    tmp = Path(run_dir) / "generator.tmp.keras"
-    model.generator.save(tmp)
-    os.replace(tmp, Path(run_dir) / "generator.keras")
+    save_model(model.sampler, Path(run_dir) / "generator.keras")
+    if model.ema_generator is not None:
+        save_model(model.generator, Path(run_dir) / "generator_raw.keras")
     print(f"ganlab: done: {run_dir}", flush=True)

@@ -75,11 +75,13 @@ def test_same_recipe_and_seed_give_the_same_weights(reg, tmp_path):
     assert not np.array_equal(a["generator/00000"], c["generator/00000"])
 
 
-def test_resume_is_exact(reg, tmp_path):
+@pytest.mark.parametrize("ema", [None, 0.9])
+def test_resume_is_exact(reg, tmp_path, ema):
     from ganlab.run import resume, train
 
-    straight_meta, straight = final_state(train(tiny(reg, epochs=4), out=tmp_path / "straight"))
-    run_dir = train(tiny(reg, epochs=2), out=tmp_path / "stopped")
+    straight_meta, straight = final_state(train(tiny(reg, epochs=4, ema=ema), out=tmp_path / "straight"))
+    assert any(k.startswith("ema_generator/") for k in straight) == (ema is not None)
+    run_dir = train(tiny(reg, epochs=2, ema=ema), out=tmp_path / "stopped")
     resume(run_dir, reg, ["training.epochs=4"])
     meta, resumed = final_state(run_dir)
     assert meta == straight_meta == {"epoch": 4, "step": 16, "format": 1}
@@ -197,3 +199,22 @@ def test_a_write_error_mid_run_is_one_line_and_keeps_the_checkpoints(reg, tmp_pa
     with pytest.raises(GanlabError, match=r"cannot write to .*run: .*continue with --resume"):
         resume(run_dir, reg, ["training.epochs=3"])
     assert (run_dir / "checkpoints" / "epoch_0001.npz").read_bytes() == before
+
+
+def test_ema_generator_is_the_warmed_up_moving_average_of_g(reg, tmp_path):
+    import keras
+
+    from ganlab.run import build_model, train
+
+    recipe = tiny(reg, epochs=1, ema=0.5, steps_per_execution=1)
+    model = build_model(recipe, (8, 8, 1))
+    before = [v.numpy().copy() for v in model.generator.trainable_variables]
+    real = np.zeros((64, 8, 8, 1), np.float32)
+    model.train_on_batch(real)
+    decay = min(0.5, (1 + 1) / (10 + 1))  # after the first G step, iterations == 1
+    for shadow, old, new in zip(model.ema_generator.trainable_variables, before, model.generator.trainable_variables):
+        np.testing.assert_allclose(shadow.numpy(), decay * old + (1 - decay) * new.numpy(), rtol=1e-5, atol=1e-6)
+    run_dir = train(recipe, out=tmp_path / "run")
+    averaged = keras.models.load_model(run_dir / "generator.keras", compile=False)
+    raw = keras.models.load_model(run_dir / "generator_raw.keras", compile=False)
+    assert not np.array_equal(averaged.get_weights()[0], raw.get_weights()[0])
