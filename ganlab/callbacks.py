@@ -25,7 +25,7 @@ import keras
 from ganlab.images import atomic_path, save_png, write_gif
 
 #: The columns of metrics.csv, in order.
-COLUMNS = ("epoch", "step", "d_loss", "g_loss", "d_acc_real", "d_acc_fake", "epoch_seconds", "elapsed_seconds")
+COLUMNS = ("epoch", "step", "d_loss", "g_loss", "d_acc_real", "d_acc_fake", "epoch_seconds", "elapsed_seconds", "health")
 
 _SAMPLE_NAME = re.compile(r"epoch_(\d+)\.png")
 
@@ -110,7 +110,7 @@ class MetricsCSV(keras.callbacks.Callback):
         self.step += self.batches
         values = [logs.get(key) for key in COLUMNS[2:6]]
         values += [now - self.epoch_start, self.elapsed_before + now - self.train_start]
-        self.writer.writerow([epoch + 1, self.step, *map(_cell, values)])
+        self.writer.writerow([epoch + 1, self.step, *map(_cell, values), logs.get("health", "")])
         self.file.flush()
 
     def on_train_end(self, logs=None):

@@ -193,6 +193,7 @@ def _fit(recipe, run_dir, data, resume_from):
     from ganlab.callbacks import LossPlot, MetricsCSV, SampleGrids
     from ganlab.control import Checkpointer, NaNStop, StepLimit
     from ganlab.data import real_stream, steps_per_epoch
+    from ganlab.health import HealthCheck
     from ganlab.images import save_png
 
     t, out = recipe["training"], recipe["output"]
@@ -225,6 +226,7 @@ def _fit(recipe, run_dir, data, resume_from):
     nan_stop = NaNStop()
     callbacks = [
         nan_stop,
+        HealthCheck(),
         MetricsCSV(run_dir, initial_epoch=epoch0, initial_step=step0),
         SampleGrids(run_dir, lambda: to_unit(model.sampler(z, training=False), output_range), every=out["sample_every"], final_epoch=epochs, initial_epoch=epoch0),
         LossPlot(run_dir),
