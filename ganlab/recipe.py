@@ -78,6 +78,11 @@ SETTINGS: dict[str, dict[str, Any]] = {
             "decay of an exponential moving average of G's weights, used for samples when set (e.g. 0.999)",
             lambda v: None if v is None or 0 < v < 1 else "must be in (0, 1)",
         ),
+        "precision": Setting(
+            Literal["float32", "mixed_bfloat16"],
+            "float32",
+            "compute dtype of G and D; mixed_bfloat16 computes in bfloat16 and keeps float32 weights",
+        ),
         "jit_compile": Setting(bool, True, "compile the train step with XLA"),
         "steps_per_execution": Setting(int, 1, "train steps per call into the compiled graph", at_least(1)),
     },

@@ -138,8 +138,13 @@ def build_model(recipe, image_shape, steps_per_execution=1):
 
     t = recipe["training"]
     comps = recipe.components
-    generator = comps["generator"].build(latent_dim=t["latent_dim"], image_shape=image_shape, **recipe.component_params("generator"))
-    discriminator = comps["discriminator"].build(image_shape=image_shape, **recipe.component_params("discriminator"))
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(t["precision"])  # layers take the policy when built
+    try:
+        generator = comps["generator"].build(latent_dim=t["latent_dim"], image_shape=image_shape, **recipe.component_params("generator"))
+        discriminator = comps["discriminator"].build(image_shape=image_shape, **recipe.component_params("discriminator"))
+    finally:
+        keras.config.set_dtype_policy(previous)
     loss = comps["loss"].build(**recipe.component_params("loss"))
     _check_models(comps, generator, discriminator, t["latent_dim"], image_shape)
     model = AdversarialModel(
