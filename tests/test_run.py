@@ -218,3 +218,17 @@ def test_ema_generator_is_the_warmed_up_moving_average_of_g(reg, tmp_path):
     averaged = keras.models.load_model(run_dir / "generator.keras", compile=False)
     raw = keras.models.load_model(run_dir / "generator_raw.keras", compile=False)
     assert not np.array_equal(averaged.get_weights()[0], raw.get_weights()[0])
+
+
+def test_mixed_bfloat16_computes_in_bfloat16_with_float32_weights(reg, tmp_path):
+    import keras
+
+    from ganlab.run import build_model, train
+
+    recipe = tiny(reg, epochs=1, precision="mixed_bfloat16")
+    model = build_model(recipe, (8, 8, 1))
+    assert model.generator(np.zeros((2, 8), np.float32)).dtype == "bfloat16"
+    assert {v.dtype for v in model.generator.trainable_variables} == {"float32"}
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was
+    meta, state = final_state(train(recipe, out=tmp_path / "run"))
+    assert meta["step"] == 4 and all(np.isfinite(v).all() for v in state.values() if v.dtype.kind == "f")
