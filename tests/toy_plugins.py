@@ -53,14 +53,25 @@ class Raises:
         raise RuntimeError("boom in hook")
 
 
-def noise_images(n: int = 256, size: int = 8, seed: int = 0):
-    """Random 8x8 grayscale images: enough to exercise training mechanics quickly."""
+def noise_images(n: int = 256, size: int = 8, seed: int = 0, classes: int = 0):
+    """Random grayscale images: enough to exercise training mechanics quickly.
+
+    With ``classes`` > 0 each image gets a label, and a bright square whose position
+    depends on it, so a classifier can learn the labels in a few steps.
+    """
     import numpy as np
 
     from ganlab import ImageData
 
     rng = np.random.default_rng(seed)
-    return ImageData(rng.integers(0, 256, (n, size, size, 1), dtype=np.uint8))
+    images = rng.integers(0, 128, (n, size, size, 1), dtype=np.uint8)
+    if not classes:
+        return ImageData(images)
+    labels = np.arange(n) % classes
+    for i, label in enumerate(labels):
+        row, col = divmod(int(label), 3)
+        images[i, 3 + 7 * row : 8 + 7 * row, 3 + 7 * col : 8 + 7 * col] = 255
+    return ImageData(images, labels)
 
 
 def explodes(after: int = 3):
