@@ -13,8 +13,8 @@ from tests.conftest import ROOT, run_cli
 def test_version_and_help():
     assert run_cli("--version").stdout.strip() == f"ganlab {__version__}"
     top = run_cli("--help")
-    assert top.returncode == 0 and all(cmd in top.stdout for cmd in ("run", "list", "check", "sample"))
-    for cmd in ("run", "list", "check", "sample"):
+    assert top.returncode == 0 and all(cmd in top.stdout for cmd in ("run", "list", "check", "sample", "eval", "bench"))
+    for cmd in ("run", "list", "check", "sample", "eval", "bench"):
         result = run_cli(cmd, "--help")
         assert result.returncode == 0 and f"usage: ganlab {cmd}" in result.stdout
 
