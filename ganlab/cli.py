@@ -1,4 +1,4 @@
-"""The ``ganlab`` command line: ``run``, ``list``, ``check``, ``sample``.
+"""The ``ganlab`` command line: ``run``, ``list``, ``check``, ``sample``, ``eval``.
 
 Bad input ends in one line per problem on stderr and exit status 2, never a traceback.
 TensorFlow is imported only by the commands that train or sample.
@@ -9,6 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
+
+STARTED = time.perf_counter()  # for "time to first step" in ganlab bench
 
 from ganlab import __version__
 from ganlab.components import KINDS
@@ -94,11 +97,47 @@ def cmd_sample(args):
     sample(args.run_dir, args.output, n=args.n, seed=args.seed)
 
 
+def cmd_eval(args):
+    from ganlab.evaluate import evaluate, table
+
+    registry = _registry()
+    import_tensorflow_quietly()
+    result = evaluate(args.run_dir, registry, n=args.n, seed=args.seed)
+    print(table(result))
+
+
+def cmd_bench(args):
+    import json
+
+    from ganlab.recipe import load_recipe
+
+    overrides = list(args.set)
+    if args.batch_size is not None:
+        overrides.append(f"training.batch_size={args.batch_size}")
+    recipe = load_recipe(args.recipe, _registry(), overrides)
+    import_tensorflow_quietly()
+    from ganlab.bench import bench, report
+
+    result = bench(recipe, steps=args.steps, started=STARTED)
+    print(json.dumps(result, indent=2) if args.json else report(result))
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad flag is one line (no usage dump) pointing at --help."""
 
     def error(self, message):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _add_set(p):
+    p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a recipe key (repeatable), e.g. --set training.epochs=5")
+
+
+def _add_draw(p, n_default, n_help):
+    """RUN_DIR, -n and --seed: what sample and eval share."""
+    p.add_argument("run_dir", help="run directory written by ganlab run")
+    p.add_argument("-n", type=int, default=n_default, help=n_help)
+    p.add_argument("--seed", type=int, default=0, help="seed for z (default 0)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("run", help="train a recipe, or resume a run", description="Train the GAN a recipe describes; everything goes to one run directory.")
     p.add_argument("recipe", nargs="?", help="recipe YAML file")
-    p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a recipe key (repeatable), e.g. --set training.epochs=5")
+    _add_set(p)
     p.add_argument("--out", metavar="DIR", help="run directory (default: <output.dir>/<recipe>-<timestamp>)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last complete checkpoint")
     p.set_defaults(func=cmd_run)
@@ -124,15 +163,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("check", help="validate a recipe without training", description="Validate a recipe and print it resolved, with defaults filled in.")
     p.add_argument("recipe", help="recipe YAML file")
-    p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a recipe key (repeatable)")
+    _add_set(p)
     p.set_defaults(func=cmd_check)
 
     p = commands.add_parser("sample", help="draw images from a trained generator", description="Draw images from a run's final generator.")
-    p.add_argument("run_dir", help="run directory written by ganlab run")
-    p.add_argument("-n", type=int, default=64, help="number of images (default 64)")
-    p.add_argument("--seed", type=int, default=0, help="seed for z (default 0)")
+    _add_draw(p, 64, "number of images (default 64)")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="a .png grid, or a .npz of images in [0, 1]")
     p.set_defaults(func=cmd_sample)
+
+    p = commands.add_parser(
+        "eval",
+        help="measure sample quality against real data",
+        description="Score a run's samples and real held-out images with ganlab's own classifier; results go to RUN_DIR/eval.json.",
+    )
+    _add_draw(p, None, "samples to score (default: as many as there are reference images)")
+    p.set_defaults(func=cmd_eval)
+
+    p = commands.add_parser(
+        "bench",
+        help="time a recipe's train step",
+        description="Time a recipe's train step after warm-up: steps/s, images/s, time to first step, peak memory, model FLOP utilisation.",
+    )
+    p.add_argument("recipe", help="recipe YAML file")
+    p.add_argument("--steps", type=int, default=100, help="train steps to time (default 100)")
+    p.add_argument("--batch-size", type=int, help="override training.batch_size")
+    _add_set(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -1,0 +1,85 @@
+"""`ganlab eval`: the split protocol, eval.json provenance, the real baseline beside the samples."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ganlab import GanlabError
+from ganlab.plugins import load_registry
+from ganlab.recipe import validate
+from tests import toy_plugins
+
+
+@pytest.fixture(scope="module")
+def reg():
+    return load_registry(plugins=[("toolkit", toy_plugins.Toolkit())])
+
+
+@pytest.fixture(scope="module")
+def run_dir(reg, tmp_path_factory):
+    from ganlab.run import train
+
+    recipe = validate(
+        {
+            "data": {"name": "noise", "n": 400, "size": 28, "classes": 9},
+            "generator": {"name": "mlp", "hidden": [32]},
+            "discriminator": {"name": "mlp", "hidden": [32]},
+            "loss": "bce",
+            "training": {"epochs": 1, "batch_size": 50, "latent_dim": 8, "ema": 0.9},
+            "output": {"grid": 2},
+        },
+        reg,
+        source="eval.yaml",
+    )
+    return train(recipe, out=tmp_path_factory.mktemp("eval") / "run")
+
+
+def test_eval_writes_results_with_provenance_and_the_real_baseline(reg, run_dir, tmp_path, monkeypatch):
+    from ganlab.evaluate import evaluate, table
+
+    monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
+    result = evaluate(run_dir, reg, n=50, log=lambda *_: None)
+    assert set(result["results"]) == {"real_baseline", "generator", "generator_raw"}
+    assert result["n"] == 50 and result["seed"] == 0 and result["ema"] == 0.9
+    assert len(result["classifier"]["hash"]) == 16 and (tmp_path / "cache").is_dir()
+    assert "100 of 400 real images" in result["reference"]
+    baseline = result["results"]["real_baseline"]
+    assert result["classifier"]["held_out_accuracy"] > 0.9  # the toy labels are easy
+    assert baseline["classes_covered"] == 9 and baseline["classifier_score"] > 5
+    noise = result["results"]["generator"]
+    assert noise["fid"] > baseline["fid"]  # an untrained G is further from the data than real images
+    stored = json.loads((run_dir / "eval.json").read_text())
+    assert stored[-1] == json.loads(json.dumps(result))
+    text = table(result)
+    assert "real_baseline" in text and "FID" in text and "n=50" in text
+
+
+def test_classifier_is_cached_by_content(reg, run_dir, tmp_path, monkeypatch):
+    from ganlab.evaluate import evaluate
+
+    monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
+    first = evaluate(run_dir, reg, n=20, log=lambda *_: None)
+    files = sorted((tmp_path / "cache").iterdir())
+    second = evaluate(run_dir, reg, n=20, log=lambda *_: None)
+    assert sorted((tmp_path / "cache").iterdir()) == files and len(files) == 1
+    assert first["classifier"]["hash"] == second["classifier"]["hash"]
+    assert first["results"] == second["results"]
+
+
+def test_sample_count_beyond_the_reference_is_refused(reg, run_dir):
+    from ganlab.evaluate import evaluate
+
+    with pytest.raises(GanlabError, match=r"-n 101: between 1 and 100"):
+        evaluate(run_dir, reg, n=101)
+
+
+def test_the_three_parts_are_disjoint():
+    from ganlab.evaluate import split_real
+
+    data = toy_plugins.noise_images(n=40, classes=4)
+    data.images[:, 0, 0, 0] = np.arange(40)  # tag each image
+    parts = split_real(data)
+    tags = [set(images[:, 0, 0, 0].tolist()) for images, _ in parts]
+    assert [len(t) for t in tags] == [20, 10, 10]
+    assert not (tags[0] & tags[1] or tags[0] & tags[2] or tags[1] & tags[2])
