@@ -5,7 +5,8 @@ Files they write, relative to the run directory:
     samples/epoch_NNNN.png  G(z) for one fixed z after epoch NNNN (1-based)   SampleGrids
     progress.gif            all those grids in epoch order, looping           SampleGrids
     metrics.csv             one row per epoch: step, losses, D accuracies,    MetricsCSV
-                            wall time
+                            wall time, quick quality metrics (when
+                            output.eval_every is on), health warnings
     losses.png              D and G loss, and D accuracy, against epoch       LossPlot
 
 Every file is replaced atomically (see ``ganlab.images.atomic_path``), except that
@@ -24,8 +25,12 @@ import keras
 
 from ganlab.images import atomic_path, save_png, write_gif
 
+#: Columns of metrics.csv filled from the epoch's logs, in order.
+LOGGED = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
+#: Columns filled by ``QualityCheck`` on the epochs it evaluates; empty otherwise.
+QUALITY = ("classifier_score", "classes_covered", "kl_to_uniform", "fid")
 #: The columns of metrics.csv, in order.
-COLUMNS = ("epoch", "step", "d_loss", "g_loss", "d_acc_real", "d_acc_fake", "epoch_seconds", "elapsed_seconds", "health")
+COLUMNS = ("epoch", "step", *LOGGED, "epoch_seconds", "elapsed_seconds", *QUALITY, "health")
 
 _SAMPLE_NAME = re.compile(r"epoch_(\d+)\.png")
 
@@ -79,10 +84,11 @@ class MetricsCSV(keras.callbacks.Callback):
     (the kept rows are rewritten atomically) and training appends after them.
     """
 
-    def __init__(self, run_dir, initial_epoch: int = 0, initial_step: int = 0):
+    def __init__(self, run_dir, initial_epoch: int = 0, initial_step: int = 0, health=None):
         super().__init__()
         self.path = Path(run_dir) / "metrics.csv"
         self.initial_epoch, self.step = initial_epoch, initial_step
+        self.health = health  # a HealthCheck whose message fills the health column
 
     def on_train_begin(self, logs=None):
         kept = [row for row in read_rows(self.path) if _epoch(row) <= self.initial_epoch] if self.initial_epoch else []
@@ -108,9 +114,10 @@ class MetricsCSV(keras.callbacks.Callback):
         logs = logs or {}
         now = time.perf_counter()
         self.step += self.batches
-        values = [logs.get(key) for key in COLUMNS[2:6]]
+        values = [logs.get(key) for key in LOGGED]
         values += [now - self.epoch_start, self.elapsed_before + now - self.train_start]
-        self.writer.writerow([epoch + 1, self.step, *map(_cell, values), logs.get("health", "")])
+        values += [logs.get(key) for key in QUALITY]
+        self.writer.writerow([epoch + 1, self.step, *map(_cell, values), self.health.message if self.health else ""])
         self.file.flush()
 
     def on_train_end(self, logs=None):
@@ -155,7 +162,7 @@ def plot_losses(rows, path, title: str = "") -> None:
     from matplotlib.ticker import MaxNLocator
 
     epochs = [_epoch(row) for row in rows]
-    series = {key: [_float(row.get(key)) for row in rows] for key in COLUMNS[2:6]}
+    series = {key: [_float(row.get(key)) for row in rows] for key in LOGGED}
     style = {"marker": "o", "markersize": 3} if len(rows) <= 30 else {}
 
     fig = Figure(figsize=(7, 6), layout="constrained")

@@ -98,10 +98,17 @@ def cmd_sample(args):
 
 
 def cmd_eval(args):
-    from ganlab.evaluate import evaluate, table
+    from ganlab.evaluate import evaluate, table, train_classifier
 
     registry = _registry()
+    if not os.path.exists(args.run_dir):
+        raise GanlabError(f"{args.run_dir}: no such run directory{' or recipe' if args.train_classifier else ''}")
     import_tensorflow_quietly()
+    if args.train_classifier:
+        info = train_classifier(args.run_dir, registry)
+        print(f"classifier {info['hash']} ({info['file']}): trained on {info['trained_on']} images, held-out accuracy {info['held_out_accuracy']:.4f}")
+        print(f"reference set: {info['reference']}")
+        return
     result = evaluate(args.run_dir, registry, n=args.n, seed=args.seed)
     print(table(result))
 
@@ -133,9 +140,9 @@ def _add_set(p):
     p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a recipe key (repeatable), e.g. --set training.epochs=5")
 
 
-def _add_draw(p, n_default, n_help):
+def _add_draw(p, n_default, n_help, run_dir_help="run directory written by ganlab run"):
     """RUN_DIR, -n and --seed: what sample and eval share."""
-    p.add_argument("run_dir", help="run directory written by ganlab run")
+    p.add_argument("run_dir", metavar="RUN_DIR", help=run_dir_help)
     p.add_argument("-n", type=int, default=n_default, help=n_help)
     p.add_argument("--seed", type=int, default=0, help="seed for z (default 0)")
 
@@ -176,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="measure sample quality against real data",
         description="Score a run's samples and real held-out images with ganlab's own classifier; results go to RUN_DIR/eval.json.",
     )
-    _add_draw(p, None, "samples to score (default: as many as there are reference images)")
+    _add_draw(p, None, "samples to score (default: as many as there are reference images)", "run directory written by ganlab run (or, with --train-classifier, a recipe)")
+    p.add_argument("--train-classifier", action="store_true", help="only train (or find cached) the classifier for the run's or recipe's dataset and report its accuracy")
     p.set_defaults(func=cmd_eval)
 
     p = commands.add_parser(

@@ -26,10 +26,10 @@ REFERENCE_MAX = 10_000  # the customary FID sample count; the rest trains the cl
 RESULTS = "eval.json"
 
 
-def split_real(data):
+def split_real(data, dataset_name="the dataset"):
     """(classifier part, reference part, held-out part) as (images, labels) pairs."""
     if data.labels is None:
-        raise GanlabError("ganlab eval needs a dataset with labels (its classifier is trained on them)")
+        raise GanlabError(f"dataset '{dataset_name}' has no labels: ganlab eval and output.eval_every need them to train ganlab's classifier")
     order = np.random.default_rng(SPLIT_SEED).permutation(len(data))
     part = min(len(order) // 4, REFERENCE_MAX)
     train = len(order) - 2 * part
@@ -39,73 +39,130 @@ def split_real(data):
 
 def score(probs, features, reference_features, num_classes, seed) -> dict:
     """Every metric for one set of images, against the reference features."""
-    coverage = metrics.mode_coverage(probs.argmax(axis=1), num_classes)
+    row = quick_score(probs, features, reference_features, num_classes)
     kid_mean, kid_std = metrics.kid(features, reference_features, seed=seed)
     precision, recall = metrics.precision_recall(reference_features, features, k=3)
+    row.update(kid_mean=kid_mean, kid_std=kid_std, precision=precision, recall=recall)
+    return row
+
+
+def quick_score(probs, features, reference_features, num_classes) -> dict:
+    """The metrics cheap enough to compute during training."""
+    coverage = metrics.mode_coverage(probs.argmax(axis=1), num_classes)
     return {
         "classifier_score": metrics.classifier_score(probs),
         "classes_covered": coverage["classes_covered"],
         "kl_to_uniform": coverage["kl_to_uniform"],
         "fid": metrics.fid(features, reference_features),
-        "kid_mean": kid_mean,
-        "kid_std": kid_std,
-        "precision": precision,
-        "recall": recall,
         "class_histogram": coverage["histogram"],
     }
 
 
-def generate(model_path, n, latent_dim, noise, output_range, seed):
-    import keras
+class Judge:
+    """The classifier and the real reference and held-out images of one dataset.
 
+    Building it trains the classifier on the dataset's classifier part, or loads the
+    cached one (see ``ganlab.classifier.load_or_train``).
+    """
+
+    def __init__(self, data, dataset_name, log=print):
+        from ganlab import classifier
+
+        (c_images, c_labels), (self.reference_images, _), (self.held_out_images, self.held_out_labels) = split_real(data, dataset_name)
+        self.num_classes = int(c_labels.max()) + 1
+        self.trained_on, self.total = len(c_images), len(data)
+        self.reference_text = f"{dataset_name}: {len(self.reference_images)} of {len(data)} real images (split seed {SPLIT_SEED})"
+        log(f"ganlab: classifier on {len(c_images)} real images of {dataset_name} (cached after the first use)")
+        self.model, self.digest, self.path = classifier.load_or_train(c_images, c_labels, verbose=2 if log is print else 0)
+        self._reference = {}
+
+    @property
+    def available(self) -> int:
+        return len(self.reference_images)
+
+    def check_count(self, n):
+        if not 1 <= n <= self.available:
+            raise GanlabError(f"-n {n}: between 1 and {self.available} (the reference part of {self.total} real images) samples can be compared")
+
+    def classify(self, images_unit):
+        from ganlab import classifier
+
+        return classifier.predict(self.model, images_unit)
+
+    def reference_features(self, n):
+        if n not in self._reference:
+            self._reference[n] = self.classify(self.reference_images[:n] / 255.0)[1]
+        return self._reference[n]
+
+    def held_out(self, n):
+        """(probabilities, features, accuracy) of the first n held-out real images."""
+        probs, features = self.classify(self.held_out_images[:n] / 255.0)
+        return probs, features, float(np.mean(probs.argmax(axis=1) == self.held_out_labels[:n]))
+
+    def provenance(self, accuracy) -> dict:
+        return {"hash": self.digest, "file": str(self.path), "trained_on": self.trained_on, "held_out_accuracy": accuracy}
+
+
+def generate(generator, n, latent_dim, noise, output_range, seed):
+    """n images in [0, 1] from a fixed z (seeded like the sample grids)."""
     from ganlab.run import fixed_z, to_unit
 
-    generator = keras.models.load_model(model_path, compile=False)
     z = fixed_z(latent_dim, n, noise, seed)
     images = np.concatenate([np.asarray(generator(z[i : i + 500], training=False)) for i in range(0, n, 500)])
     return to_unit(images, output_range)
 
 
-def evaluate(run_dir, registry, n=None, seed=0, log=print) -> dict:
-    """Evaluate a finished run; appends the result to ``RUN_DIR/eval.json`` and returns it."""
-    from ganlab import classifier
+def _finished_run(run_dir, registry):
     from ganlab.recipe import load_recipe
-    from ganlab.run import load_data
 
     run_dir = Path(run_dir)
     recipe_path = run_dir / "recipe.yaml"
     if not recipe_path.is_file() or not (run_dir / "generator.keras").is_file():
         raise GanlabError(f"{run_dir}: no recipe.yaml and generator.keras; evaluate a finished ganlab run")
-    recipe = load_recipe(recipe_path, registry)
-    data = load_data(recipe)
-    (c_images, c_labels), (r_images, _), (h_images, h_labels) = split_real(data)
-    available = len(r_images)
-    n = available if n is None else n
-    if not 1 <= n <= available:
-        raise GanlabError(f"-n {n}: between 1 and {available} (the reference part of {len(data)} real images) samples can be compared")
-    num_classes = int(c_labels.max()) + 1
+    return load_recipe(recipe_path, registry)
 
-    log(f"ganlab: classifier on {len(c_images)} real images (cached after the first use)")
-    model, digest, path = classifier.load_or_train(c_images, c_labels)
-    h_probs, h_features = classifier.predict(model, h_images[:n] / 255.0)
-    _, r_features = classifier.predict(model, r_images[:n] / 255.0)
-    accuracy = float(np.mean(h_probs.argmax(axis=1) == h_labels[:n]))
 
+def train_classifier(target, registry, log=print) -> dict:
+    """Train (or find cached) the classifier for a recipe's or a run's dataset; report it."""
+    from ganlab.recipe import load_recipe
+    from ganlab.run import load_data
+
+    target = Path(target)
+    recipe = _finished_run(target, registry) if target.is_dir() else load_recipe(target, registry)
+    judge = Judge(load_data(recipe), recipe["data"]["name"], log=log)
+    _, _, accuracy = judge.held_out(len(judge.held_out_images))
+    return {**judge.provenance(accuracy), "reference": judge.reference_text}
+
+
+def evaluate(run_dir, registry, n=None, seed=0, log=print) -> dict:
+    """Evaluate a finished run; appends the result to ``RUN_DIR/eval.json`` and returns it."""
+    import keras
+
+    from ganlab.run import load_data
+
+    run_dir = Path(run_dir)
+    recipe = _finished_run(run_dir, registry)
+    judge = Judge(load_data(recipe), recipe["data"]["name"], log=log)
+    n = judge.available if n is None else n
+    judge.check_count(n)
+
+    h_probs, h_features, accuracy = judge.held_out(n)
+    reference = judge.reference_features(n)
     training = recipe["training"]
-    output_range = _output_range(recipe_path)
-    rows = {"real_baseline": score(h_probs, h_features, r_features, num_classes, seed)}
+    output_range = _output_range(run_dir / "recipe.yaml")
+    rows = {"real_baseline": score(h_probs, h_features, reference, judge.num_classes, seed)}
     for name, file in (("generator", "generator.keras"), ("generator_raw", "generator_raw.keras")):
         if (run_dir / file).is_file():
-            images = generate(run_dir / file, n, training["latent_dim"], training["noise"], output_range, seed)
-            probs, features = classifier.predict(model, images)
-            rows[name] = score(probs, features, r_features, num_classes, seed)
+            generator = keras.models.load_model(run_dir / file, compile=False)
+            images = generate(generator, n, training["latent_dim"], training["noise"], output_range, seed)
+            rows[name] = score(*judge.classify(images), reference, judge.num_classes, seed)
     result = {
         "created": datetime.datetime.now().isoformat(timespec="seconds"),
         "n": n,
         "seed": seed,
         "ema": training["ema"],
-        "classifier": {"hash": digest, "file": str(path), "trained_on": len(c_images), "held_out_accuracy": accuracy},
-        "reference": f"{recipe['data']['name']}: {available} of {len(data)} real images (split seed {SPLIT_SEED}), first {n} used",
+        "classifier": judge.provenance(accuracy),
+        "reference": f"{judge.reference_text}, first {n} used",
         "results": rows,
     }
     _append(run_dir / RESULTS, result)

@@ -91,6 +91,12 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "sample_every": Setting(int, 1, "epochs between sample grids of the fixed z", at_least(1)),
         "checkpoint_every": Setting(int, 1, "epochs between checkpoints (one is always written at the end)", at_least(1)),
         "grid": Setting(int, 8, "sample grids are grid x grid images", at_least(1)),
+        "eval_every": Setting(
+            int,
+            0,
+            "epochs between quick quality checks logged to metrics.csv (0: off; needs a labelled dataset, see docs/metrics.md)",
+            at_least(0),
+        ),
     },
 }
 

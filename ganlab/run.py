@@ -3,7 +3,8 @@
 Run directory::
 
     recipe.yaml            the resolved recipe, with provenance (versions, plugins)
-    metrics.csv            one row per epoch: losses, D accuracies, wall time
+    metrics.csv            one row per epoch: losses, D accuracies, wall time, quality
+                           checks (output.eval_every), health warnings
     real.png               a grid of real training images
     samples/epoch_NNNN.png G(z) for one fixed z, every output.sample_every epochs
     progress.gif           those grids as an animation
@@ -15,6 +16,7 @@ Run directory::
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 import os
 import sys
@@ -198,7 +200,9 @@ def _fit(recipe, run_dir, data, resume_from):
     from ganlab.callbacks import LossPlot, MetricsCSV, SampleGrids
     from ganlab.control import Checkpointer, NaNStop, StepLimit
     from ganlab.data import real_stream, steps_per_epoch
+    from ganlab.evaluate import Judge, generate
     from ganlab.health import HealthCheck
+    from ganlab.quality import QualityCheck
     from ganlab.images import save_png
 
     t, out = recipe["training"], recipe["output"]
@@ -211,6 +215,8 @@ def _fit(recipe, run_dir, data, resume_from):
     spe -= spe % per_call
     epochs = math.ceil(t["steps"] / spe) if t["steps"] is not None else t["epochs"]
 
+    # Before the seed is set: training the classifier (first use) draws random numbers.
+    judge = Judge(data, recipe["data"]["name"]) if out["eval_every"] else None
     keras.utils.set_random_seed(t["seed"])
     model = build_model(recipe, data.image_shape, per_call)
     epoch0 = step0 = 0
@@ -229,14 +235,18 @@ def _fit(recipe, run_dir, data, resume_from):
     write_recipe(recipe, run_dir, output_range)
 
     nan_stop = NaNStop()
+    health = HealthCheck(num_classes=judge.num_classes if judge else None)
     callbacks = [
         nan_stop,
-        HealthCheck(),
-        MetricsCSV(run_dir, initial_epoch=epoch0, initial_step=step0),
+        health,
+        MetricsCSV(run_dir, initial_epoch=epoch0, initial_step=step0, health=health),
         SampleGrids(run_dir, lambda: to_unit(model.sampler(z, training=False), output_range), every=out["sample_every"], final_epoch=epochs, initial_epoch=epoch0),
         LossPlot(run_dir),
         Checkpointer(run_dir, out["checkpoint_every"], epochs, nan_stop),
     ]
+    if judge is not None:
+        sample = functools.partial(generate, model.sampler, latent_dim=t["latent_dim"], noise=t["noise"], output_range=output_range, seed=t["seed"] + 1)
+        callbacks.insert(1, QualityCheck(judge, sample, out["eval_every"], epochs))
     if t["steps"] is not None:
         callbacks.insert(1, StepLimit(t["steps"]))
     stream = real_stream(data.images, images_per_step, t["seed"], output_range, start_step=step0)

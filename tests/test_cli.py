@@ -87,3 +87,16 @@ def test_list_and_check_do_not_import_tensorflow(argv):
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.stdout.strip() == "0 []", result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("eval", "no/such/run"), "no/such/run: no such run directory"),
+        (("eval", "--train-classifier", "no/such.yaml"), "no/such.yaml: no such run directory or recipe"),
+        (("eval", "recipes"), "recipes: no recipe.yaml and generator.keras; evaluate a finished ganlab run"),
+    ],
+)
+def test_eval_bad_target_is_one_line(args, message):
+    result = run_cli(*args)
+    assert result.returncode == 2 and result.stderr.strip() == f"ganlab: error: {message}"

@@ -83,3 +83,50 @@ def test_the_three_parts_are_disjoint():
     tags = [set(images[:, 0, 0, 0].tolist()) for images, _ in parts]
     assert [len(t) for t in tags] == [20, 10, 10]
     assert not (tags[0] & tags[1] or tags[0] & tags[2] or tags[1] & tags[2])
+
+
+def toy_recipe(reg, data, eval_every=1):
+    return validate(
+        {
+            "data": data,
+            "generator": {"name": "mlp", "hidden": [32]},
+            "discriminator": {"name": "mlp", "hidden": [32]},
+            "loss": "bce",
+            "training": {"epochs": 2, "batch_size": 50, "latent_dim": 8},
+            "output": {"grid": 2, "eval_every": eval_every},
+        },
+        reg,
+        source="quality.yaml",
+    )
+
+
+def test_quality_checks_during_training_fill_metrics_csv(reg, tmp_path, monkeypatch, capsys):
+    from ganlab.callbacks import read_rows
+    from ganlab.run import train
+
+    monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
+    run_dir = train(toy_recipe(reg, {"name": "noise", "n": 400, "size": 28, "classes": 9}), out=tmp_path / "run")
+    assert "real baseline: classifier score" in capsys.readouterr().out
+    rows = read_rows(run_dir / "metrics.csv")
+    assert len(rows) == 2
+    for row in rows:
+        assert 1.0 <= float(row["classifier_score"]) <= 9.0 + 1e-9
+        assert 0 <= int(float(row["classes_covered"])) <= 9
+        assert float(row["kl_to_uniform"]) >= 0 and float(row["fid"]) > 0
+
+
+def test_quality_checks_need_labels_and_say_so_before_training(reg, tmp_path):
+    from ganlab.run import train
+
+    with pytest.raises(GanlabError, match="dataset 'noise' has no labels: ganlab eval and output.eval_every need them"):
+        train(toy_recipe(reg, {"name": "noise", "n": 400, "size": 28}), out=tmp_path / "run")
+    assert not (tmp_path / "run" / "metrics.csv").exists()
+
+
+def test_train_classifier_reports_held_out_accuracy(reg, run_dir, tmp_path, monkeypatch):
+    from ganlab.evaluate import train_classifier
+
+    monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
+    info = train_classifier(run_dir, reg, log=lambda *_: None)
+    assert info["trained_on"] == 200 and info["held_out_accuracy"] > 0.9
+    assert info["file"].startswith(str(tmp_path / "cache")) and "100 of 400" in info["reference"]

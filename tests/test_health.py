@@ -9,7 +9,8 @@ from ganlab.health import HealthCheck
 
 def drive(tmp_path, accuracies):
     stream = io.StringIO()
-    health, log = HealthCheck(patience=2, stream=stream), MetricsCSV(tmp_path)
+    health = HealthCheck(patience=2, stream=stream)
+    log = MetricsCSV(tmp_path, health=health)
     log.on_train_begin()
     for epoch, (real, fake) in enumerate(accuracies):
         logs = {"d_loss": 0.1, "g_loss": 3.0, "d_acc_real": real, "d_acc_fake": fake}
@@ -32,4 +33,34 @@ def test_dominant_discriminator_is_reported_after_patience(tmp_path):
 
 def test_a_balanced_run_is_quiet(tmp_path):
     printed, column = drive(tmp_path, [(1.0, 0.5), (0.6, 0.99), (0.99, 0.98)])
+    assert printed == "" and column == ["", "", ""]
+
+
+def drive_quality(checks, num_classes=10):
+    """checks: per epoch (classes_covered, kl_to_uniform), or None for an epoch without a check."""
+    stream = io.StringIO()
+    health, column = HealthCheck(num_classes=num_classes, stream=stream), []
+    for epoch, check in enumerate(checks):
+        logs = {"d_acc_real": 0.7, "d_acc_fake": 0.6}
+        if check is not None:
+            logs["classes_covered"], logs["kl_to_uniform"] = check
+        health.on_epoch_end(epoch, logs)
+        column.append(health.message)
+    return stream.getvalue(), column
+
+
+def test_mode_collapse_is_reported_after_two_quality_checks_in_a_row():
+    printed, column = drive_quality([(10, 0.01), (3, 1.2), None, (4, 0.9), (10, 0.02)])
+    assert column[:3] == ["", "", ""] and column[4] == ""
+    assert column[3].startswith("samples cover 4 of 10 classes (KL to uniform 0.900) on 2 quality checks: mode collapse")
+    assert printed.strip().splitlines() == [f"ganlab: warning: epoch 4: {column[3]}"]
+
+
+def test_a_skewed_histogram_counts_as_collapse_even_with_every_class_present():
+    _, column = drive_quality([(10, 0.4), (10, 0.3)])
+    assert "mode collapse" in column[1]
+
+
+def test_without_quality_checks_there_is_no_collapse_warning():
+    printed, column = drive_quality([None, None, None])
     assert printed == "" and column == ["", "", ""]
