@@ -105,11 +105,11 @@ def cmd_eval(args):
         raise GanlabError(f"{args.run_dir}: no such run directory{' or recipe' if args.train_classifier else ''}")
     import_tensorflow_quietly()
     if args.train_classifier:
-        info = train_classifier(args.run_dir, registry)
+        info = train_classifier(args.run_dir, registry, args.set)
         print(f"classifier {info['hash']} ({info['file']}): trained on {info['trained_on']} images, held-out accuracy {info['held_out_accuracy']:.4f}")
         print(f"reference set: {info['reference']}")
         return
-    result = evaluate(args.run_dir, registry, n=args.n, seed=args.seed)
+    result = evaluate(args.run_dir, registry, n=args.n, seed=args.seed, overrides=args.set)
     print(table(result))
 
 
@@ -184,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score a run's samples and real held-out images with ganlab's own classifier; results go to RUN_DIR/eval.json.",
     )
     _add_draw(p, None, "samples to score (default: as many as there are reference images)", "run directory written by ganlab run (or, with --train-classifier, a recipe)")
+    _add_set(p)
     p.add_argument("--train-classifier", action="store_true", help="only train (or find cached) the classifier for the run's or recipe's dataset and report its accuracy")
     p.set_defaults(func=cmd_eval)
 

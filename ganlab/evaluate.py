@@ -112,36 +112,36 @@ def generate(generator, n, latent_dim, noise, output_range, seed):
     return to_unit(images, output_range)
 
 
-def _finished_run(run_dir, registry):
+def _finished_run(run_dir, registry, overrides=()):
     from ganlab.recipe import load_recipe
 
     run_dir = Path(run_dir)
     recipe_path = run_dir / "recipe.yaml"
     if not recipe_path.is_file() or not (run_dir / "generator.keras").is_file():
         raise GanlabError(f"{run_dir}: no recipe.yaml and generator.keras; evaluate a finished ganlab run")
-    return load_recipe(recipe_path, registry)
+    return load_recipe(recipe_path, registry, overrides)
 
 
-def train_classifier(target, registry, log=print) -> dict:
+def train_classifier(target, registry, overrides=(), log=print) -> dict:
     """Train (or find cached) the classifier for a recipe's or a run's dataset; report it."""
     from ganlab.recipe import load_recipe
     from ganlab.run import load_data
 
     target = Path(target)
-    recipe = _finished_run(target, registry) if target.is_dir() else load_recipe(target, registry)
+    recipe = _finished_run(target, registry, overrides) if target.is_dir() else load_recipe(target, registry, overrides)
     judge = Judge(load_data(recipe), recipe["data"]["name"], log=log)
     _, _, accuracy = judge.held_out(len(judge.held_out_images))
     return {**judge.provenance(accuracy), "reference": judge.reference_text}
 
 
-def evaluate(run_dir, registry, n=None, seed=0, log=print) -> dict:
+def evaluate(run_dir, registry, n=None, seed=0, overrides=(), log=print) -> dict:
     """Evaluate a finished run; appends the result to ``RUN_DIR/eval.json`` and returns it."""
     import keras
 
     from ganlab.run import load_data
 
     run_dir = Path(run_dir)
-    recipe = _finished_run(run_dir, registry)
+    recipe = _finished_run(run_dir, registry, overrides)
     judge = Judge(load_data(recipe), recipe["data"]["name"], log=log)
     n = judge.available if n is None else n
     judge.check_count(n)
