@@ -66,19 +66,18 @@ def train(images, labels, seed=0, epochs=15, verbose=0):
     return model
 
 
-def accuracy(model, images, labels) -> float:
-    probs, _ = predict(model, images)
-    return float(np.mean(probs.argmax(axis=1) == labels))
-
-
-def predict(model, images_unit, batch_size=500):
-    """(class probabilities, penultimate features) in float64 for images in [0, 1]."""
+def head(model):
+    """The classifier with two outputs, (logits, penultimate features): what ``predict`` runs."""
     import keras
 
-    head = keras.Model(model.input, [model.get_layer("logits").output, model.get_layer(FEATURES_LAYER).output])
+    return keras.Model(model.input, [model.get_layer("logits").output, model.get_layer(FEATURES_LAYER).output])
+
+
+def predict(head_model, images_unit, batch_size=500):
+    """(class probabilities, penultimate features) in float64 for images in [0, 1]."""
     logits, features = [], []
     for i in range(0, len(images_unit), batch_size):
-        lo, fe = head(np.asarray(images_unit[i : i + batch_size], np.float32), training=False)
+        lo, fe = head_model(np.asarray(images_unit[i : i + batch_size], np.float32), training=False)
         logits.append(np.asarray(lo, np.float64))
         features.append(np.asarray(fe, np.float64))
     logits = np.concatenate(logits)
@@ -94,13 +93,13 @@ def load_or_train(images, labels, seed=0, epochs=15, verbose=0):
     """
     import keras
 
+    from ganlab.run import save_model
+
     digest = content_hash(images, labels, seed, epochs)
     path = cache_dir() / f"classifier-{digest}.keras"
     if path.is_file():
         return keras.models.load_model(path, compile=False), digest, path
     model = train(images, labels, seed, epochs, verbose)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
+    save_model(model, path)
     return model, digest, path

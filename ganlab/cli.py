@@ -1,7 +1,7 @@
-"""The ``ganlab`` command line: ``run``, ``list``, ``check``, ``sample``, ``eval``.
+"""The ``ganlab`` command line: ``run``, ``list``, ``check``, ``sample``, ``eval``, ``bench``.
 
 Bad input ends in one line per problem on stderr and exit status 2, never a traceback.
-TensorFlow is imported only by the commands that train or sample.
+TensorFlow is imported only by the commands that run models (run, sample, eval, bench).
 """
 
 from __future__ import annotations

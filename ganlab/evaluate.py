@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
 from ganlab import metrics
 from ganlab.errors import GanlabError
+from ganlab.images import atomic_path
 
 SPLIT_SEED = 0  # fixed, so every run of a dataset shares one classifier and one reference set
 REFERENCE_MAX = 10_000  # the customary FID sample count; the rest trains the classifier
@@ -73,7 +73,8 @@ class Judge:
         self.trained_on, self.total = len(c_images), len(data)
         self.reference_text = f"{dataset_name}: {len(self.reference_images)} of {len(data)} real images (split seed {SPLIT_SEED})"
         log(f"ganlab: classifier on {len(c_images)} real images of {dataset_name} (cached after the first use)")
-        self.model, self.digest, self.path = classifier.load_or_train(c_images, c_labels, verbose=2 if log is print else 0)
+        model, self.digest, self.path = classifier.load_or_train(c_images, c_labels, verbose=2 if log is print else 0)
+        self.head = classifier.head(model)
         self._reference = {}
 
     @property
@@ -87,7 +88,7 @@ class Judge:
     def classify(self, images_unit):
         from ganlab import classifier
 
-        return classifier.predict(self.model, images_unit)
+        return classifier.predict(self.head, images_unit)
 
     def reference_features(self, n):
         if n not in self._reference:
@@ -101,15 +102,6 @@ class Judge:
 
     def provenance(self, accuracy) -> dict:
         return {"hash": self.digest, "file": str(self.path), "trained_on": self.trained_on, "held_out_accuracy": accuracy}
-
-
-def generate(generator, n, latent_dim, noise, output_range, seed):
-    """n images in [0, 1] from a fixed z (seeded like the sample grids)."""
-    from ganlab.run import fixed_z, to_unit
-
-    z = fixed_z(latent_dim, n, noise, seed)
-    images = np.concatenate([np.asarray(generator(z[i : i + 500], training=False)) for i in range(0, n, 500)])
-    return to_unit(images, output_range)
 
 
 def _finished_run(run_dir, registry, overrides=()):
@@ -138,7 +130,7 @@ def evaluate(run_dir, registry, n=None, seed=0, overrides=(), log=print) -> dict
     """Evaluate a finished run; appends the result to ``RUN_DIR/eval.json`` and returns it."""
     import keras
 
-    from ganlab.run import load_data
+    from ganlab.run import draw, load_data, stored_output_range
 
     run_dir = Path(run_dir)
     recipe = _finished_run(run_dir, registry, overrides)
@@ -149,12 +141,12 @@ def evaluate(run_dir, registry, n=None, seed=0, overrides=(), log=print) -> dict
     h_probs, h_features, accuracy = judge.held_out(n)
     reference = judge.reference_features(n)
     training = recipe["training"]
-    output_range = _output_range(run_dir / "recipe.yaml")
+    output_range = stored_output_range(run_dir / "recipe.yaml")
     rows = {"real_baseline": score(h_probs, h_features, reference, judge.num_classes, seed)}
     for name, file in (("generator", "generator.keras"), ("generator_raw", "generator_raw.keras")):
         if (run_dir / file).is_file():
             generator = keras.models.load_model(run_dir / file, compile=False)
-            images = generate(generator, n, training["latent_dim"], training["noise"], output_range, seed)
+            images = draw(generator, n, training["latent_dim"], training["noise"], output_range, seed)
             rows[name] = score(*judge.classify(images), reference, judge.num_classes, seed)
     result = {
         "created": datetime.datetime.now().isoformat(timespec="seconds"),
@@ -169,18 +161,10 @@ def evaluate(run_dir, registry, n=None, seed=0, overrides=(), log=print) -> dict
     return result
 
 
-def _output_range(recipe_path):
-    import yaml
-
-    stored = yaml.safe_load(recipe_path.read_text()) or {}
-    return tuple(stored.get("provenance", {}).get("output_range", (-1.0, 1.0)))
-
-
 def _append(path, result):
     history = json.loads(path.read_text()) if path.is_file() else []
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(history + [result], indent=2))
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(history + [result], indent=2))
 
 
 COLUMNS = [

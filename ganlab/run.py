@@ -186,6 +186,21 @@ def to_unit(images, output_range):
     return np.clip((np.asarray(images, np.float32) - low) / (high - low), 0.0, 1.0)
 
 
+def stored_output_range(recipe_path):
+    """The generator's output range that ``write_recipe`` stored in a run's recipe.yaml."""
+    import yaml
+
+    stored = yaml.safe_load(Path(recipe_path).read_text()) or {}
+    return tuple(stored.get("provenance", {}).get("output_range", (-1.0, 1.0)))
+
+
+def draw(generator, n, latent_dim, noise, output_range, seed, batch=500):
+    """n images in [0, 1] from G for the fixed z of ``fixed_z``, in batches."""
+    z = fixed_z(latent_dim, n, noise, seed)
+    images = np.concatenate([np.asarray(generator(z[i : i + batch], training=False)) for i in range(0, n, batch)])
+    return to_unit(images, output_range)
+
+
 def fixed_z(latent_dim, n, noise, seed):
     """The z used for sample grids: the same for every epoch and for resumed runs."""
     rng = np.random.default_rng(seed)
@@ -200,7 +215,7 @@ def _fit(recipe, run_dir, data, resume_from):
     from ganlab.callbacks import LossPlot, MetricsCSV, SampleGrids
     from ganlab.control import Checkpointer, NaNStop, StepLimit
     from ganlab.data import real_stream, steps_per_epoch
-    from ganlab.evaluate import Judge, generate
+    from ganlab.evaluate import Judge
     from ganlab.health import HealthCheck
     from ganlab.quality import QualityCheck
     from ganlab.images import save_png
@@ -245,7 +260,7 @@ def _fit(recipe, run_dir, data, resume_from):
         Checkpointer(run_dir, out["checkpoint_every"], epochs, nan_stop),
     ]
     if judge is not None:
-        sample = functools.partial(generate, model.sampler, latent_dim=t["latent_dim"], noise=t["noise"], output_range=output_range, seed=t["seed"] + 1)
+        sample = functools.partial(draw, model.sampler, latent_dim=t["latent_dim"], noise=t["noise"], output_range=output_range, seed=t["seed"] + 1)
         callbacks.insert(1, QualityCheck(judge, sample, out["eval_every"], epochs))
     if t["steps"] is not None:
         callbacks.insert(1, StepLimit(t["steps"]))

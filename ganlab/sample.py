@@ -25,19 +25,15 @@ def sample(run_dir, output, n=64, seed=0):
             raise GanlabError(f"{run_dir}: no {path.name}; sample a finished run (or finish it with --resume {run_dir})")
     if not output.parent.exists():
         raise GanlabError(f"-o {output}: folder {output.parent} does not exist")
-    recipe = yaml.safe_load(recipe_path.read_text())
-    training = recipe["training"]
-    low, high = recipe.get("provenance", {}).get("output_range", (-1.0, 1.0))
+    training = yaml.safe_load(recipe_path.read_text())["training"]
 
     import keras
 
     from ganlab.images import save_png
-    from ganlab.run import fixed_z, to_unit
+    from ganlab.run import draw, stored_output_range
 
     generator = keras.models.load_model(model_path, compile=False)
-    z = fixed_z(training["latent_dim"], n, training["noise"], seed)
-    images = np.concatenate([np.asarray(generator(z[i : i + 256], training=False)) for i in range(0, n, 256)])
-    images = to_unit(images, (low, high))
+    images = draw(generator, n, training["latent_dim"], training["noise"], stored_output_range(recipe_path), seed)
     if output.suffix.lower() == ".npz":
         tmp = output.with_name(output.name + ".tmp")
         with open(tmp, "wb") as f:
