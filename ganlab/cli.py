@@ -1,7 +1,8 @@
-"""The ``ganlab`` command line: ``run``, ``list``, ``check``, ``sample``, ``eval``, ``bench``.
+"""The ``ganlab`` command line: ``run``, ``list``, ``check``, ``sample``, ``eval``, ``bench``, ``check-plugin``.
 
 Bad input ends in one line per problem on stderr and exit status 2, never a traceback.
-TensorFlow is imported only by the commands that run models (run, sample, eval, bench).
+TensorFlow is imported only by the commands that run models (run, sample, eval, bench,
+check-plugin), and only after their input has been checked.
 """
 
 from __future__ import annotations
@@ -41,6 +42,42 @@ def cmd_check(args):
     recipe = load_recipe(args.recipe, _registry(), args.set)
     sys.stdout.write(f"# {args.recipe}: ok, resolved with defaults filled in\n")
     sys.stdout.write(recipe.to_yaml())
+
+
+def cmd_check_plugin(args):
+    from ganlab import conformance
+
+    context = {"image_shape": args.image_shape, "latent_dim": args.latent_dim}
+    settings = conformance.parse_settings(args.set)
+    loading, checks = conformance.check_plugin(_registry(), args.name, settings, **{k: v for k, v in context.items() if v is not None})
+    import_tensorflow_quietly()
+    results = list(loading)
+    for result in loading:
+        print(result.line(), flush=True)
+    for check in checks:
+        for result in check.run():
+            results.append(result)
+            print(result.line(), flush=True)
+    failed = sum(not r.ok for r in results)
+    if failed:
+        raise conformance.ContractBroken(f"check-plugin {args.name}: {failed} of {len(results)} checks failed (FAIL lines above)")
+    print(f"ganlab: check-plugin {args.name}: all {len(results)} checks of {len(checks)} components passed")
+
+
+def _image_shape(text):
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) != 3 or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"expected HEIGHT,WIDTH,CHANNELS such as 28,28,1, found {text!r}")
+    return shape
+
+
+def _positive_int(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, found {text!r}")
+    return int(text)
 
 
 def import_tensorflow_quietly():
@@ -199,6 +236,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_set(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_bench)
+
+    p = commands.add_parser(
+        "check-plugin",
+        help="check a plugin's components against their contracts",
+        description="Build every component of an installed plugin (or of every plugin of a distribution) and check it "
+        "against its kind's contract: shapes, ranges, gradients, XLA, save/load. One line per check; exit status 1 if any fails.",
+    )
+    p.add_argument("name", metavar="NAME", help="plugin name as ganlab list shows it (e.g. mlp), or a distribution name (e.g. ganlab)")
+    p.add_argument("--set", action="append", default=[], metavar="KIND.NAME.PARAM=VALUE", help="a parameter for one component (repeatable), e.g. --set dataset.mnist.split=test")
+    p.add_argument("--image-shape", type=_image_shape, metavar="H,W,C", help="images the generators and discriminators are checked on (default 28,28,1)")
+    p.add_argument("--latent-dim", type=_positive_int, metavar="N", help="length of z for the generators (default 100)")
+    p.set_defaults(func=cmd_check_plugin)
     return parser
 
 

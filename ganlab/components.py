@@ -74,7 +74,10 @@ class Component:
         return builder_params(self.builder, CONTEXT_ARGS[self.kind])
 
     def build(self, **kwargs):
-        return self.builder(**kwargs)
+        """Call the builder; what it returns is checked against the kind's contract."""
+        from ganlab.conformance import check_built
+
+        return check_built(self, self.builder(**kwargs), kwargs)
 
 
 def builder_params(builder: Callable, context_args=()) -> list[Param]:

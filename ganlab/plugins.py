@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 import os
 from importlib import metadata
 
 import pluggy
 
 from ganlab import hookspecs
-from ganlab.components import KINDS, Component
+from ganlab.components import CONTEXT_ARGS, KINDS, Component
 from ganlab.errors import GanlabError
 
 ENTRY_POINT_GROUP = "ganlab"
@@ -108,13 +109,63 @@ def strict() -> bool:
     return os.environ.get("GANLAB_STRICT_PLUGINS", "") not in ("", "0")
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: ganlab's own messages as they are, others with their type."""
     text = " ".join(str(exc).split())
+    if isinstance(exc, GanlabError):
+        return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def hook_problem(pm, plugin) -> str | None:
+    """Why ``plugin``'s hook implementations cannot work, in one line; None if they can.
+
+    pluggy rejects the same mistakes, but says so over several lines with object reprs;
+    this names the hook and the fix. A hook that takes no ``register`` is accepted by
+    pluggy but could never register anything, so it is refused here.
+    """
+    for attr in dir(plugin):
+        try:
+            opts = pm.parse_hookimpl_opts(plugin, attr)
+        except Exception:  # an attribute that raises on access is not a hook
+            continue
+        if opts is None:
+            continue
+        if attr not in HOOKS.values():
+            hint = difflib.get_close_matches(attr, HOOKS.values(), n=1)
+            suggestion = f" — did you mean '{hint[0]}'?" if hint else ""
+            return f"unknown hook '{attr}'{suggestion} (ganlab's hooks: {', '.join(HOOKS.values())})"
+        params = list(inspect.signature(getattr(plugin, attr)).parameters)
+        if params != ["register"]:
+            return f"hook {attr}({', '.join(params)}) must take one argument, register: write def {attr}(register)"
+    return None
+
+
+def builder_problem(kind: str, builder) -> str | None:
+    """Why ganlab cannot call ``builder`` as a ``kind`` builder, in one line; None if it can."""
+    label = getattr(builder, "__qualname__", None) or repr(builder)
+    try:
+        params = list(inspect.signature(builder).parameters.values())
+    except (TypeError, ValueError):
+        return f"cannot read the signature of builder {label}; register a Python function"
+    positional_only = [p.name for p in params if p.kind is p.POSITIONAL_ONLY]
+    if positional_only:
+        return f"builder {label}: parameter(s) {', '.join(positional_only)} are positional-only, but ganlab passes every parameter by keyword"
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    named = {p.name for p in params}
+    missing = [arg for arg in CONTEXT_ARGS[kind] if arg not in named]
+    if missing:
+        return f"builder {label}({', '.join(p.name for p in params)}) must accept {' and '.join(missing)}, which ganlab passes to every {kind} builder"
+    return None
 
 
 def add_plugin(pm, registry, plugin, name, distribution=None, version=None) -> bool:
     """Register one plugin object (module or instance) in a guard; False if it failed."""
+    problem = hook_problem(pm, plugin)
+    if problem:
+        _fail(registry, name, distribution, GanlabError(problem))
+        return False
     try:
         pm.register(plugin, name=name)
     except Exception as exc:  # wrong hook signature, duplicate plugin name, ...
@@ -133,8 +184,8 @@ def add_plugin(pm, registry, plugin, name, distribution=None, version=None) -> b
 
 def _fail(registry, name, distribution, exc):
     if strict():
-        raise GanlabError(f"plugin '{name}' failed to load: {_one_line(exc)}") from exc
-    registry.failures.append(PluginFailure(name, _one_line(exc), distribution))
+        raise GanlabError(f"plugin '{name}' failed to load: {one_line(exc)}") from exc
+    registry.failures.append(PluginFailure(name, one_line(exc), distribution))
 
 
 def load_entry_points(pm, registry, group: str = ENTRY_POINT_GROUP) -> None:
@@ -168,9 +219,12 @@ def collect_components(pm, registry) -> None:
 
             def register(name, builder, _kind=kind, _info=info):
                 if not isinstance(name, str) or not name or ":" in name:
-                    raise ValueError(f"component name must be a non-empty string without ':', got {name!r}")
+                    raise GanlabError(f"{_kind} name must be a non-empty string without ':', got {name!r}")
                 if not callable(builder):
-                    raise TypeError(f"builder for {_kind} '{name}' is not callable")
+                    raise GanlabError(f"{_kind} '{name}': the builder is not callable, it is {type(builder).__name__}")
+                problem = builder_problem(_kind, builder)
+                if problem:
+                    raise GanlabError(f"{_kind} '{name}': {problem}")
                 registry.add(Component(_kind, name, builder, _info.name, _info.distribution, _info.version))
 
             before = {k: len(v) for k, v in registry.components.items()}
