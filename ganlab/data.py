@@ -32,8 +32,15 @@ def scale_images(images_uint8, output_range):
     return tf.cast(images_uint8, tf.float32) * ((high - low) / 255.0) + low
 
 
-def real_stream(images, images_per_step, seed, output_range, start_step=0):
-    """An endless ``tf.data`` stream of ``images_per_step``-image batches from ``start_step`` on."""
+def real_stream(images, images_per_step, seed, output_range, start_step=0, d_steps=1, replicas=1):
+    """An endless ``tf.data`` stream of ``images_per_step``-image batches from ``start_step`` on.
+
+    A ``tf.distribute`` strategy gives each of its ``replicas`` a contiguous share of a
+    batch, and each replica cuts its share into ``d_steps`` slices, one per D step. So
+    that D step i sees, over all replicas, the same images as D step i on one device,
+    each batch is laid out replica by replica: [step 0 share 0, step 1 share 0, ...,
+    step 0 share 1, ...]. With one replica the layout is the plain order.
+    """
     import tensorflow as tf
 
     images = np.asarray(images)
@@ -43,7 +50,9 @@ def real_stream(images, images_per_step, seed, output_range, start_step=0):
 
     def epoch_batches(epoch):
         order = tf.argsort(tf.random.stateless_uniform([n], seed=tf.stack([tf.cast(seed, tf.int64), epoch])))
-        return tf.data.Dataset.from_tensor_slices(tf.reshape(order[: spe * images_per_step], (spe, images_per_step)))
+        shares = tf.reshape(order[: spe * images_per_step], (spe, d_steps, replicas, -1))
+        batches = tf.reshape(tf.transpose(shares, (0, 2, 1, 3)), (spe, images_per_step))
+        return tf.data.Dataset.from_tensor_slices(batches)
 
     stream = (
         tf.data.Dataset.range(start_step // spe, np.iinfo(np.int64).max)
@@ -52,4 +61,8 @@ def real_stream(images, images_per_step, seed, output_range, start_step=0):
         .map(lambda idx: scale_images(tf.gather(pixels, idx), output_range), num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
-    return stream
+    # Every worker of a multi-worker run builds this same stream and keeps its share of
+    # each batch (there are no files to shard by).
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return stream.with_options(options)

@@ -52,6 +52,7 @@ class AdversarialModel(keras.Model):
         self.ema_decay = ema
         self.ema_generator = _shadow(generator) if ema else None
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
+        self.built = True  # G and D arrive built; spares fit a symbolic build under a strategy
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
         """Attach both optimizers and build their state now.
@@ -87,19 +88,28 @@ class AdversarialModel(keras.Model):
         return list(self.trackers.values())
 
     def sample_z(self, n):
-        """A batch of latent vectors from the recipe's noise distribution."""
-        shape = (n, self.latent_dim)
+        """A batch of ``n`` latent vectors from the recipe's noise distribution.
+
+        Under a strategy with N replicas each replica draws the z of the whole global
+        batch (N x n) from the shared seed and keeps its own slice: the replicas' fakes
+        differ from each other, and together they are the batch one device would draw.
+        """
+        replicas, replica = _replica()
+        shape = (n * replicas, self.latent_dim)
         if self.noise == "uniform":
-            return keras.random.uniform(shape, -1.0, 1.0, seed=self.noise_seed)
-        return keras.random.normal(shape, seed=self.noise_seed)
+            z = keras.random.uniform(shape, -1.0, 1.0, seed=self.noise_seed)
+        else:
+            z = keras.random.normal(shape, seed=self.noise_seed)
+        return z if replicas == 1 else z[replica * n : (replica + 1) * n]
 
     def call(self, z, training=False):
         return self.generator(z, training=training)
 
     def _replica_scale(self, loss):
-        # Each replica's gradients are summed across replicas; dividing by their number
-        # makes N replicas with a global batch B take the same step as one device with B.
-        return loss / tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, loss.dtype)
+        # Each replica's loss is a mean over its share of the batch and the replicas'
+        # gradients are summed, so dividing by their number makes N replicas with a
+        # global batch B take the same step as one device with B.
+        return loss / tf.cast(_replica()[0], loss.dtype)
 
     def _d_step(self, real):
         batch = tf.shape(real)[0]
@@ -147,6 +157,14 @@ class AdversarialModel(keras.Model):
         for name, value in values.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+
+def _replica():
+    """(replicas in sync, this replica's index): (1, 0) without a strategy."""
+    context = tf.distribute.get_replica_context()
+    if context is None:  # cross-replica context: not inside a train step
+        return 1, 0
+    return context.num_replicas_in_sync, context.replica_id_in_sync_group
 
 
 def _shadow(generator):

@@ -98,7 +98,25 @@ SETTINGS: dict[str, dict[str, Any]] = {
             at_least(0),
         ),
     },
+    "distribute": {
+        "strategy": Setting(
+            Literal["none", "mirrored", "multi_worker", "tpu"],
+            "none",
+            "where one run trains: one device, several devices of this machine, several machines (TF_CONFIG), a Cloud TPU",
+        ),
+        "devices": Setting(
+            int | None,
+            None,
+            "mirrored only: local devices to use (null: every GPU; on a machine without GPUs, N splits the CPU into N logical devices)",
+            at_least(1),
+        ),
+        "sync_batch_norm": Setting(bool, True, "batch-norm layers normalise with the statistics of the global batch, not of each replica's share"),
+        "tpu": Setting(str | None, None, "tpu only: the TPU's name or grpc:// address (null: $TPU_NAME, else 'local', the TPU VM's own)"),
+    },
 }
+
+#: ``distribute`` keys that only mean something with one strategy.
+STRATEGY_ONLY = {"devices": "mirrored", "tpu": "tpu"}
 
 #: Written by ``ganlab run`` into a run's recipe.yaml (versions, plugins); informational only.
 PROVENANCE = "provenance"
@@ -270,6 +288,10 @@ def validate(data, registry, source="<recipe>", lines=None, overrides=()) -> Rec
     training = resolved.get("training", {})
     if "training" in data and training.get("epochs") is None and training.get("steps") is None:
         problems.add("training", "set training.epochs or training.steps")
+    distribute = resolved["distribute"]
+    for key, strategy in STRATEGY_ONLY.items():
+        if distribute.get(key) is not None and distribute.get("strategy") != strategy:
+            problems.add(f"distribute.{key}", f"only used with strategy {strategy}; remove it or set distribute.strategy: {strategy}")
     problems.raise_if_any()
     return Recipe(resolved, source, components)
 

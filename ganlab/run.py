@@ -15,6 +15,7 @@ Run directory::
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import math
@@ -24,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ganlab import __version__, checkpoint
+from ganlab import __version__, checkpoint, distribute
 from ganlab.errors import GanlabError, TrainingDiverged
-from ganlab.recipe import dump_yaml, load_recipe
+from ganlab.recipe import PROVENANCE, dump_yaml, load_recipe
 
-#: Keys a resumed run may change: only how long to train.
+#: Keys a resumed run may change: how long to train, and (any ``distribute`` key) on what.
 RESUMABLE_CHANGES = {"training.epochs", "training.steps"}
 
 
@@ -90,12 +91,45 @@ def write_recipe(recipe, run_dir, output_range):
 
 
 def train(recipe, out=None) -> Path:
-    """Train a validated recipe in a new run directory; returns the directory."""
+    """Train a validated recipe in a new run directory; returns the directory.
+
+    Under ``distribute.strategy: multi_worker`` every worker runs this with the same
+    ``out``. The chief writes the run directory; a directory that already holds this
+    recipe's run is continued from its last checkpoint, so that a cluster restarted
+    after a failure (the same command on every worker) picks up where it was.
+    """
+    task = distribute.check(recipe["distribute"])
+    if task is not None and out is None:
+        raise GanlabError("distribute.strategy multi_worker: give --out RUN_DIR, the same on every worker, so that a restarted cluster finds its checkpoints")
+    placement = distribute.place(recipe["distribute"])
     data = load_data(recipe)
-    run_dir = new_run_dir(recipe, out)
-    print(f"ganlab: run directory {run_dir}", flush=True)
-    _fit(recipe, run_dir, data, resume_from=None)
+    resume_from = None
+    if not placement.is_chief:
+        run_dir = Path(out)
+    elif task is not None and (Path(out) / "recipe.yaml").is_file():
+        run_dir, resume_from = Path(out), _restart_point(recipe, Path(out))
+    else:
+        run_dir = new_run_dir(recipe, out)
+        print(f"ganlab: run directory {run_dir}", flush=True)
+    _fit(recipe, run_dir, data, resume_from, placement)
     return run_dir
+
+
+def _restart_point(recipe, run_dir):
+    """The checkpoint a restarted multi-worker chief continues from (None: none written yet)."""
+    import yaml
+
+    stored = yaml.safe_load((run_dir / "recipe.yaml").read_text()) or {}
+    stored.pop(PROVENANCE, None)
+    changed = changed_keys(stored, yaml.safe_load(dump_yaml(recipe.data)))
+    if changed:
+        raise GanlabError(f"--out {run_dir} holds a run of another recipe (these differ: {', '.join(changed)}); choose a new --out")
+    found = checkpoint.latest(run_dir)
+    if found is None:
+        print(f"ganlab: restarting {run_dir} from the beginning: no checkpoint was written", flush=True)
+        return None
+    print(f"ganlab: restarting {run_dir} from {found[0].name} (epoch {found[1]['epoch']}, step {found[1]['step']})", flush=True)
+    return found[0]
 
 
 def flatten(data, prefix="") -> dict:
@@ -109,6 +143,14 @@ def flatten(data, prefix="") -> dict:
     return out
 
 
+def changed_keys(old: dict, new: dict) -> list:
+    """Key paths whose values differ between two recipes, except those a resumed run may change."""
+    old, new = flatten(old), flatten(new)
+    return sorted(
+        k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in RESUMABLE_CHANGES and not k.startswith("distribute.")
+    )
+
+
 def resume(run_dir, registry, overrides=()) -> Path:
     """Continue ``run_dir`` from its newest complete checkpoint."""
     run_dir = Path(run_dir)
@@ -117,22 +159,37 @@ def resume(run_dir, registry, overrides=()) -> Path:
         raise GanlabError(f"--resume {run_dir}: no recipe.yaml there; is it a ganlab run directory?")
     before = load_recipe(stored, registry)
     recipe = load_recipe(stored, registry, overrides)
-    old, new = flatten(before.data), flatten(recipe.data)
-    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in RESUMABLE_CHANGES)
+    changed = changed_keys(before.data, recipe.data)
     if changed:
-        raise GanlabError(f"--resume {run_dir}: only the training length may change (training.epochs/steps); these differ: {', '.join(changed)}")
+        raise GanlabError(
+            f"--resume {run_dir}: only the training length (training.epochs/steps) and distribute settings may change; these differ: {', '.join(changed)}"
+        )
+    task = distribute.check(recipe["distribute"])
     found = checkpoint.latest(run_dir)
-    if found is None:
+    if found is None and (task is None or task.is_chief):  # other workers take the chief's state
         raise GanlabError(f"--resume {run_dir}: no complete checkpoint in {run_dir / checkpoint.FOLDER}; start a new run instead")
+    placement = distribute.place(recipe["distribute"])
     data = load_data(recipe)
-    path, meta = found
-    print(f"ganlab: resuming {run_dir} from {path.name} (epoch {meta['epoch']}, step {meta['step']})", flush=True)
-    _fit(recipe, run_dir, data, resume_from=path)
+    path = None
+    if placement.is_chief:
+        path, meta = found
+        print(f"ganlab: resuming {run_dir} from {path.name} (epoch {meta['epoch']}, step {meta['step']})", flush=True)
+    _fit(recipe, run_dir, data, path, placement)
     return run_dir
 
 
-def build_model(recipe, image_shape, steps_per_execution=1):
-    """G, D and the loss from the recipe, assembled into a compiled AdversarialModel."""
+def build_model(recipe, image_shape, steps_per_execution=1, placement=None, jit_compile=None):
+    """G, D and the loss from the recipe, assembled into a compiled AdversarialModel.
+
+    With a ``placement`` (see ``ganlab.distribute``) everything is built in its
+    strategy's scope, and batch norm is synchronised across replicas if the recipe says
+    so. ``jit_compile`` overrides the recipe's ``training.jit_compile``.
+    """
+    with placement.strategy.scope() if placement else contextlib.nullcontext():
+        return _build_model(recipe, image_shape, steps_per_execution, placement, jit_compile)
+
+
+def _build_model(recipe, image_shape, steps_per_execution, placement, jit_compile):
     import keras
 
     from ganlab.engine import AdversarialModel
@@ -149,6 +206,8 @@ def build_model(recipe, image_shape, steps_per_execution=1):
         keras.config.set_dtype_policy(previous)
     loss = comps["loss"].build(**recipe.component_params("loss"))
     _check_models(comps, generator, discriminator, t["latent_dim"], image_shape)
+    if placement and placement.distributed and recipe["distribute"]["sync_batch_norm"]:
+        distribute.synchronize_batch_norm(generator, discriminator)  # before the EMA copy is cloned from G
     model = AdversarialModel(
         generator, discriminator, loss, t["latent_dim"], noise=t["noise"], d_steps=t["d_steps"], d_batch=t["d_batch"], seed=t["seed"], ema=t["ema"]
     )
@@ -157,7 +216,8 @@ def build_model(recipe, image_shape, steps_per_execution=1):
         s = optimizer_settings(recipe, player)
         return keras.optimizers.Adam(learning_rate=s["learning_rate"], beta_1=s["beta_1"], beta_2=s["beta_2"], name=f"{player}_adam")
 
-    model.compile(adam("d"), adam("g"), jit_compile=t["jit_compile"], steps_per_execution=steps_per_execution)
+    jit_compile = t["jit_compile"] if jit_compile is None else jit_compile
+    model.compile(adam("d"), adam("g"), jit_compile=jit_compile, steps_per_execution=steps_per_execution)
     return model
 
 
@@ -209,7 +269,13 @@ def fixed_z(latent_dim, n, noise, seed):
     return rng.standard_normal((n, latent_dim)).astype(np.float32)
 
 
-def _fit(recipe, run_dir, data, resume_from):
+def _fit(recipe, run_dir, data, resume_from, placement):
+    """Train; the chief writes ``run_dir``, other workers a temporary folder removed afterwards."""
+    with distribute.workspace(placement, run_dir) as write_dir, distribute.lost_workers(placement, run_dir):
+        _train(recipe, write_dir, data, resume_from, placement)
+
+
+def _train(recipe, run_dir, data, resume_from, placement):
     import keras
 
     from ganlab.callbacks import LossPlot, MetricsCSV, SampleGrids
@@ -225,19 +291,22 @@ def _fit(recipe, run_dir, data, resume_from):
     spe = steps_per_epoch(len(data), images_per_step, f"dataset '{recipe['data']['name']}'")
     if t["steps"] is not None:
         spe = min(spe, t["steps"])
+    jit, per_call = distribute.execution(placement, t["jit_compile"], min(t["steps_per_execution"], spe))
+    distribute.check_batch(placement, t["batch_size"])
     # Keras runs whole executions, so an epoch is a multiple of steps_per_execution.
-    per_call = min(t["steps_per_execution"], spe)
     spe -= spe % per_call
     epochs = math.ceil(t["steps"] / spe) if t["steps"] is not None else t["epochs"]
 
     # Before the seed is set: training the classifier (first use) draws random numbers.
     judge = Judge(data, recipe["data"]["name"]) if out["eval_every"] else None
     keras.utils.set_random_seed(t["seed"])
-    model = build_model(recipe, data.image_shape, per_call)
+    model = build_model(recipe, data.image_shape, per_call, placement, jit_compile=jit)
     epoch0 = step0 = 0
     if resume_from is not None:
         meta = checkpoint.restore(model, resume_from)
         epoch0, step0 = meta["epoch"], meta["step"]
+    if placement.task is not None:  # workers take the chief's state, whatever their own disks hold
+        epoch0, step0 = distribute.from_chief(placement, checkpoint.state_groups(model), (epoch0, step0))
     if epoch0 >= epochs or (t["steps"] is not None and step0 >= t["steps"]):
         raise GanlabError(f"{run_dir} is already trained to epoch {epoch0} (step {step0}); raise training.epochs or training.steps with --set to continue")
 
@@ -264,7 +333,7 @@ def _fit(recipe, run_dir, data, resume_from):
         callbacks.insert(1, QualityCheck(judge, sample, out["eval_every"], epochs))
     if t["steps"] is not None:
         callbacks.insert(1, StepLimit(t["steps"]))
-    stream = real_stream(data.images, images_per_step, t["seed"], output_range, start_step=step0)
+    stream = real_stream(data.images, images_per_step, t["seed"], output_range, start_step=step0, d_steps=t["d_steps"], replicas=placement.replicas)
     try:
         model.fit(stream, epochs=epochs, initial_epoch=epoch0, steps_per_epoch=spe, callbacks=callbacks, shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
     except OSError as exc:
