@@ -61,6 +61,7 @@ class ContractCase:
     params: dict = dataclasses.field(default_factory=dict)
     context: dict = dataclasses.field(default_factory=dict)
     failure: str | None = None
+    siblings: list = dataclasses.field(default_factory=list)  # the plugin's components, for check(params=...)
 
     def check(self, params: dict | None = None):
         """Run every contract check; fail the test with the broken ones. Returns the results."""
@@ -70,9 +71,11 @@ class ContractCase:
         if self.failure:
             pytest.fail(self.failure, pytrace=False)
         try:
-            extra = conformance.split_params([self.component], params or {})[self.component.qualified_name]
+            extra = conformance.split_params(self.siblings, params or {})[self.component.qualified_name]
         except GanlabError as exc:
-            pytest.fail(f"ganlab_contract.check(params=...): {exc}", pytrace=False)
+            extra, problem = None, f"ganlab_contract.check(params=...): {exc}"
+        if extra is None:
+            pytest.fail(problem, pytrace=False)
         results = conformance.ComponentCheck(self.component, {**self.params, **extra}, **self.context).run()
         failed = [r.line() for r in results if not r.ok]
         if failed:
@@ -91,9 +94,11 @@ def contract_cases(name, params=None, **context) -> list[ContractCase]:
     except GanlabError as exc:
         return [ContractCase(f"{name}-unusable", failure=f"@pytest.mark.{MARKER}({name!r}): {exc}")]
     cases = [ContractCase(f"{r.name}-{r.check}", failure=r.line()) for r in loading]
+    components = [check.component for check in checks]
     for check in checks:
         c = check.component
-        cases.append(ContractCase(f"{c.kind}-{c.qualified_name}", c, check.given, {"image_shape": check.image_shape, "latent_dim": check.latent_dim}))
+        context = {"image_shape": check.image_shape, "latent_dim": check.latent_dim}
+        cases.append(ContractCase(f"{c.kind}-{c.qualified_name}", c, check.given, context, siblings=components))
     return cases
 
 

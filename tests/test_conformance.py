@@ -1,0 +1,292 @@
+"""Contract checks find broken components, and say what is broken in one line naming it.
+
+Also: ``ganlab check-plugin`` as a user meets it, and a broken dataset met by ``ganlab run``.
+"""
+
+import json
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from ganlab import GanlabError, ImageData, Loss, conformance, hookimpl
+from ganlab.components import Component
+from ganlab.plugins import load_registry
+from tests import toy_plugins as toys
+from tests.conftest import run_cli
+from tests.test_plugins import _fake_distribution
+
+IMAGE_SHAPE, LATENT_DIM = (8, 8, 1), 4
+
+
+def failures(kind, builder, params=None):
+    """The FAIL lines of the contract checks of ``builder`` registered as ``kind`` 'x' by plugin 'bad'."""
+    results = conformance.ComponentCheck(Component(kind, "x", builder, "bad"), params or {}, IMAGE_SHAPE, LATENT_DIM).run()
+    return [r.line() for r in results if not r.ok]
+
+
+def dense_generator(latent_dim: int, image_shape: tuple, activation: str = "tanh", shape: tuple[int, ...] | None = None):
+    """G with a configurable activation and output shape."""
+    z = keras.Input((latent_dim,))
+    shape = tuple(shape or image_shape)
+    return keras.Model(z, keras.layers.Reshape(shape)(keras.layers.Dense(math.prod(shape), activation=activation)(z)))
+
+
+@keras.saving.register_keras_serializable(package="ganlab_tests")
+class Unused(keras.layers.Layer):
+    """Passes its input through, next to a trainable variable it never uses."""
+
+    def build(self, shape):
+        self.orphan = self.add_weight(shape=(3,), name="orphan")
+
+    def call(self, x):
+        return x
+
+
+class Unregistered(keras.layers.Layer):
+    """A custom layer not registered with Keras: generator.keras cannot be loaded back."""
+
+    def call(self, x):
+        return keras.ops.tanh(x)
+
+
+def generator_with(layer_class):
+    def build(latent_dim: int, image_shape: tuple):
+        z = keras.Input((latent_dim,))
+        x = keras.layers.Dense(math.prod(image_shape), activation="tanh")(z)
+        return keras.Model(z, keras.layers.Reshape(image_shape)(layer_class()(x)))
+
+    return build
+
+
+def test_a_linear_generator_breaks_its_output_range():
+    [line] = failures("generator", dense_generator, {"activation": "linear"})
+    assert line.startswith("FAIL  generator bad:x: output: with as given, z ~ ")
+    assert "outside output_range [-1.0, 1.0]; end with a bounded activation (tanh, sigmoid) or set model.output_range" in line
+
+
+def test_a_generator_with_the_wrong_image_shape_fails_to_build():
+    assert failures("generator", dense_generator, {"shape": [8, 8, 3]}) == [
+        "FAIL  generator bad:x: builds: with as given: the model makes images of shape (8, 8, 3) for image_shape (8, 8, 1)"
+    ]
+
+
+def test_a_variable_that_gets_no_gradient_is_named():
+    [line] = failures("generator", generator_with(Unused))
+    assert line.startswith("FAIL  generator bad:x: gradients: eagerly: no gradient reaches trainable variable ")
+    assert "orphan: it does not affect the output" in line
+
+
+def test_an_unregistered_custom_layer_breaks_the_round_trip():
+    [line] = failures("generator", generator_with(Unregistered))
+    assert line.startswith("FAIL  generator bad:x: round trip: generator.keras does not load back (")
+    assert line.endswith("register custom layers with keras.saving.register_keras_serializable")
+
+
+def test_a_builder_that_returns_the_wrong_type():
+    assert failures("generator", lambda latent_dim, image_shape: {"model": None}) == [
+        "FAIL  generator bad:x: builds: with defaults: the builder must return a keras.Model, it returned dict"
+    ]
+
+
+def test_a_discriminator_with_two_outputs_per_image():
+    def two_logits(image_shape: tuple):
+        images = keras.Input(image_shape)
+        return keras.Model(images, keras.layers.Dense(2)(keras.layers.Flatten()(images)))
+
+    assert failures("discriminator", two_logits) == [
+        "FAIL  discriminator bad:x: builds: with defaults: the model makes shape (2,) per image: it must output one logit per image, (batch, 1), without a sigmoid"
+    ]
+
+
+def test_a_discriminator_that_g_cannot_learn_through():
+    def blocked(image_shape: tuple):
+        images = keras.Input(image_shape)
+        stopped = keras.layers.Lambda(keras.ops.stop_gradient)(keras.layers.Flatten()(images))
+        return keras.Model(images, keras.layers.Dense(1)(stopped))
+
+    assert failures("discriminator", blocked) == [
+        "FAIL  discriminator bad:x: gradients: eagerly: no gradient reaches the input images (G learns through them)"
+    ]
+
+
+class PerImage(Loss):
+    def d_loss(self, real_logits, fake_logits):
+        return keras.ops.softplus(-real_logits) + keras.ops.softplus(fake_logits)
+
+    def g_loss(self, fake_logits):
+        return keras.ops.mean(keras.ops.softplus(-fake_logits))
+
+
+class Naive(PerImage):
+    """log(sigmoid(x)) through probabilities: infinite for a confident D."""
+
+    def d_loss(self, real_logits, fake_logits):
+        p_real, p_fake = keras.ops.sigmoid(real_logits), keras.ops.sigmoid(fake_logits)
+        return -keras.ops.mean(keras.ops.log(p_real)) - keras.ops.mean(keras.ops.log(1 - p_fake))
+
+
+class Constant(PerImage):
+    def d_loss(self, real_logits, fake_logits):
+        return keras.ops.mean(keras.ops.softplus(-real_logits)) + keras.ops.mean(keras.ops.softplus(fake_logits))
+
+    def g_loss(self, fake_logits):
+        return keras.ops.convert_to_tensor(1.0)
+
+
+class Eager(Constant):
+    """Reads a value out of the graph: fine eagerly, impossible in a compiled train step."""
+
+    def g_loss(self, fake_logits):
+        return keras.ops.mean(keras.ops.softplus(-fake_logits)) * float(np.asarray(fake_logits).std() > 0)
+
+
+@pytest.mark.parametrize(
+    "loss, line",
+    [
+        (PerImage, "values: with defaults, ordinary float32 logits: d_loss has shape (8, 1), expected a scalar (the mean over the batch)"),
+        (Naive, "values: with defaults, ordinary bfloat16 logits: d_loss is inf"),  # sigmoid rounds to 1 in bfloat16
+        (Constant, "gradients: eagerly: g_loss: no gradient reaches G (through D)"),
+        (Eager, "gradients: fails under XLA (training.jit_compile: true): "),
+    ],
+)
+def test_broken_losses(loss, line):
+    [found] = failures("loss", loss)
+    assert found.startswith(f"FAIL  loss bad:x: {line}")
+
+
+def test_a_loss_builder_that_returns_a_function():
+    assert failures("loss", lambda: toys.explodes) == ["FAIL  loss bad:x: builds: with defaults: the builder must return a ganlab.Loss, it returned function"]
+
+
+def test_a_dataset_with_inconsistent_image_shapes():
+    def ragged():
+        return ImageData([np.zeros((8, 8, 1), np.uint8)] * 2 + [np.zeros((9, 8, 1), np.uint8)])
+
+    assert failures("dataset", ragged) == [
+        "FAIL  dataset bad:x: builds: with defaults: images have inconsistent shapes: image 0 is (8, 8, 1), image 2 is (9, 8, 1); every image must have the same (height, width, channels)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "images, labels, message",
+    [
+        (np.zeros((4, 8, 8, 1), np.float32), None, "images must be uint8 (0..255), found float32"),
+        (np.zeros((4, 8, 8), np.uint8), None, "images must have shape (n, height, width, channels), found (4, 8, 8); add a channel axis with images[..., None]"),
+        ([np.zeros((8, 8, 1), np.uint8)] * 2, None, "images must be one numpy array (n, height, width, channels), found a list of 2 images; np.stack them"),
+        (np.zeros((4, 8, 8, 2), np.uint8), None, "found images of shape (4, 8, 8, 2); ganlab needs at least one image with 1 (grayscale) or 3 (RGB) channels"),
+        (np.zeros((4, 8, 8, 1), np.uint8), np.zeros(3, int), "labels must be integers of shape (4,), one per image, found int64 (3,)"),
+    ],
+)
+def test_image_data_that_breaks_the_contract_is_one_line(images, labels, message):
+    component = Component("dataset", "x", lambda: ImageData(images, labels), "bad")
+    with pytest.raises(GanlabError) as info:
+        component.build()
+    assert str(info.value) == f"dataset 'bad:x': {message}"
+
+
+def test_a_dataset_that_changes_between_builds_breaks_resume():
+    rng = np.random.default_rng(0)
+
+    def shuffled():
+        return ImageData(rng.integers(0, 255, (16, 8, 8, 1), dtype=np.uint8))
+
+    assert failures("dataset", shuffled) == [
+        "FAIL  dataset bad:x: round trip: a second build returns other images (or another order): --resume would train on different batches"
+    ]
+
+
+def test_parameter_problems():
+    def mistyped(latent_dim: int, image_shape: tuple, width: int = "8"):
+        return dense_generator(latent_dim, image_shape)
+
+    def unwritable(latent_dim, image_shape, folder=Path("data")):
+        return dense_generator(latent_dim, image_shape)
+
+    assert failures("generator", mistyped) == [
+        "FAIL  generator bad:x: parameters: parameter 'width': its default does not match its annotation int: expected int, found str '8'"
+    ]
+    [line] = failures("generator", unwritable)
+    assert line.startswith("FAIL  generator bad:x: parameters: the parameters cannot be written to recipe.yaml: RepresenterError")
+    assert failures("generator", toys.needs_depth) == [
+        "FAIL  generator bad:x: parameters: parameter 'depth' is required: give it a value (generator.x.depth=VALUE)"
+    ]
+
+
+def test_an_impossible_output_range():
+    def inverted(latent_dim: int, image_shape: tuple):
+        model = dense_generator(latent_dim, image_shape)
+        model.output_range = (1.0, -1.0)
+        return model
+
+    assert failures("generator", inverted) == ["FAIL  generator bad:x: output: output_range must be finite with low < high, found (1.0, -1.0)"]
+
+
+def test_select_by_plugin_or_distribution_and_split_params():
+    registry = load_registry()
+    assert {c.qualified_name for c in conformance.select(registry, "mlp")[0]} == {"mlp:mlp"}
+    assert {c.plugin for c in conformance.select(registry, "ganlab")[0]} >= {"mlp", "losses", "mnist", "dcgan"}
+    with pytest.raises(GanlabError, match="no plugin or distribution 'nope' is installed"):
+        conformance.select(registry, "nope")
+    components, _ = conformance.select(registry, "mlp")
+    assert conformance.split_params(components, {"generator.mlp.hidden": [8]}) == {"mlp:mlp": {"hidden": (8,)}}
+    with pytest.raises(GanlabError, match=r"generator.mlp.hiden: generator 'mlp' has no parameter 'hiden' — did you mean 'hidden'\?"):
+        conformance.split_params(components, {"generator.mlp.hiden": [8]})
+    with pytest.raises(GanlabError, match=r"loss.bce.label_smoothing: expected KIND.NAME.PARAM naming a component of the plugin"):
+        conformance.split_params(components, {"loss.bce.label_smoothing": 0.1})
+
+
+def test_check_plugin_cli_passes_a_good_plugin():
+    result = run_cli("check-plugin", "losses", "--set", "loss.lsgan.a=-1")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "ok    loss losses:bce: parameters: generator_loss: non_saturating|minimax, label_smoothing: float (all survive recipe.yaml)"
+    assert len(lines) == 11 and all(line.startswith("ok    loss losses:") for line in lines[:-1])
+    assert lines[-1] == "ganlab: check-plugin losses: all 10 checks of 2 components passed"
+    assert "threshold 0.0" in result.stdout  # lsgan's threshold with a=-1, b=1
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["nope"], "ganlab: error: no plugin or distribution 'nope' is installed (plugins: dcgan, losses, mlp, mnist; see ganlab list)"),
+        (["mnist", "--set", "data.split=test"], "ganlab: error: --set data.split=test: expected KIND.NAME.PARAM=VALUE, e.g. --set dataset.mnist.split=test"),
+        (["mnist", "--set", "dataset.mnist.split=tset"], "ganlab: error: dataset.mnist.split: expected one of 'train', 'test', found 'tset'"),
+        (["mlp", "--image-shape", "28,28"], "ganlab check-plugin: error: argument --image-shape: expected HEIGHT,WIDTH,CHANNELS such as 28,28,1, found '28,28' (see 'ganlab check-plugin --help')"),
+    ],
+)
+def test_check_plugin_bad_input_is_one_line_and_exit_2(args, message):
+    result = run_cli("check-plugin", *args)
+    assert result.returncode == 2 and result.stderr.strip() == message
+
+
+RAGGED = """
+    import numpy as np
+    from ganlab import ImageData, hookimpl
+
+    def ragged():
+        '''Images of two sizes.'''
+        return ImageData([np.zeros((8, 8, 1), np.uint8), np.zeros((7, 8, 1), np.uint8)])
+
+    @hookimpl
+    def register_datasets(register):
+        register('ragged', ragged)
+"""
+
+
+def test_check_plugin_and_run_name_the_broken_component(tmp_path):
+    path = _fake_distribution(tmp_path, "ganlab_ragged", RAGGED, {"rag": "ganlab_ragged"})
+    env = {"PYTHONPATH": str(path)}
+    message = "dataset 'rag:ragged': images have inconsistent shapes: image 0 is (8, 8, 1), image 1 is (7, 8, 1); every image must have the same (height, width, channels)"
+    checked = run_cli("check-plugin", "ganlab-ragged", env=env)
+    assert checked.returncode == 1
+    assert checked.stdout.splitlines()[-1] == f"FAIL  dataset rag:ragged: builds: with defaults: {message.split(': ', 1)[1]}"
+    assert checked.stderr.strip() == "ganlab: error: check-plugin ganlab-ragged: 1 of 2 checks failed (FAIL lines above)"
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("data: rag:ragged\ngenerator: mlp\ndiscriminator: mlp\nloss: bce\ntraining: {steps: 1}\n")
+    ran = run_cli("run", recipe, "--out", tmp_path / "run", env=env)
+    assert ran.returncode == 2 and ran.stderr.strip() == f"ganlab: error: {message}"
+    listed = json.loads(run_cli("list", "--json", env=env).stdout)
+    assert [c["plugin"] for c in listed["components"]["dataset"] if c["name"] == "ragged"] == ["rag"]
