@@ -47,7 +47,10 @@ def pytest_report_header(config):
         registry = load_registry()
     except GanlabError as exc:  # GANLAB_STRICT_PLUGINS=1 and a broken plugin
         return f"ganlab {__version__}: {exc}"
-    found = ", ".join(f"{p.name}-{p.version}" if p.version else p.name for p in registry.plugins) or "none"
+    by_source = {}
+    for p in registry.plugins:
+        by_source.setdefault(f"{p.distribution} {p.version}" if p.distribution else "unpackaged", []).append(p.name)
+    found = ", ".join(f"{', '.join(names)} ({source})" for source, names in by_source.items()) or "none"
     failed = f"; failed to load: {', '.join(f.plugin for f in registry.failures)}" if registry.failures else ""
     return f"ganlab {__version__}: plugins {found}{failed}"
 
