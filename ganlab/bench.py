@@ -100,7 +100,7 @@ def bench(recipe, steps=100, started=None) -> dict:
     data = load_data(recipe)
     keras.utils.set_random_seed(t["seed"])
     per_call = t["steps_per_execution"]
-    model = build_model(recipe, data.image_shape, per_call)
+    model = build_model(recipe, data.image_shape, per_call, total_steps=steps)
     output_range = getattr(model.generator, "output_range", (-1.0, 1.0))
     images_per_step = t["batch_size"] * t["d_steps"]
     stream = iter(real_stream(data.images, images_per_step, t["seed"], output_range))

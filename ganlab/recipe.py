@@ -53,6 +53,10 @@ OPTIMIZER = {
     "learning_rate": Setting(float, 2e-4, "learning rate", positive),
     "beta_1": Setting(float, 0.5, "Adam's first-moment decay", unit_interval),
     "beta_2": Setting(float, 0.999, "Adam's second-moment decay", unit_interval),
+    "lr_decay": Setting(
+        Literal["none", "linear", "cosine"], "none", "learning-rate schedule: constant, or linear/cosine decay to 0 by the last step"
+    ),
+    "decay_start": Setting(float, 0.0, "fraction of training after which the decay begins", unit_interval),
 }
 
 SETTINGS: dict[str, dict[str, Any]] = {

@@ -178,22 +178,23 @@ def resume(run_dir, registry, overrides=()) -> Path:
     return run_dir
 
 
-def build_model(recipe, image_shape, steps_per_execution=1, placement=None, jit_compile=None):
+def build_model(recipe, image_shape, steps_per_execution=1, placement=None, jit_compile=None, total_steps=1):
     """G, D and the loss from the recipe, assembled into a compiled AdversarialModel.
 
     With a ``placement`` (see ``ganlab.distribute``) everything is built in its
     strategy's scope, and batch norm is synchronised across replicas if the recipe says
-    so. ``jit_compile`` overrides the recipe's ``training.jit_compile``.
+    so. ``jit_compile`` overrides the recipe's ``training.jit_compile``; ``total_steps``
+    is the run's length in train steps, over which learning-rate schedules stretch.
     """
     with placement.strategy.scope() if placement else contextlib.nullcontext():
-        return _build_model(recipe, image_shape, steps_per_execution, placement, jit_compile)
+        return _build_model(recipe, image_shape, steps_per_execution, placement, jit_compile, total_steps)
 
 
-def _build_model(recipe, image_shape, steps_per_execution, placement, jit_compile):
+def _build_model(recipe, image_shape, steps_per_execution, placement, jit_compile, total_steps):
     import keras
 
     from ganlab.engine import AdversarialModel
-    from ganlab.recipe import optimizer_settings
+    from ganlab.optimizers import adam
 
     t = recipe["training"]
     comps = recipe.components
@@ -212,12 +213,8 @@ def _build_model(recipe, image_shape, steps_per_execution, placement, jit_compil
         generator, discriminator, loss, t["latent_dim"], noise=t["noise"], d_steps=t["d_steps"], d_batch=t["d_batch"], seed=t["seed"], ema=t["ema"]
     )
 
-    def adam(player):
-        s = optimizer_settings(recipe, player)
-        return keras.optimizers.Adam(learning_rate=s["learning_rate"], beta_1=s["beta_1"], beta_2=s["beta_2"], name=f"{player}_adam")
-
     jit_compile = t["jit_compile"] if jit_compile is None else jit_compile
-    model.compile(adam("d"), adam("g"), jit_compile=jit_compile, steps_per_execution=steps_per_execution)
+    model.compile(adam(recipe, "d", total_steps), adam(recipe, "g", total_steps), jit_compile=jit_compile, steps_per_execution=steps_per_execution)
     return model
 
 
@@ -300,7 +297,8 @@ def _train(recipe, run_dir, data, resume_from, placement):
     # Before the seed is set: training the classifier (first use) draws random numbers.
     judge = Judge(data, recipe["data"]["name"]) if out["eval_every"] else None
     keras.utils.set_random_seed(t["seed"])
-    model = build_model(recipe, data.image_shape, per_call, placement, jit_compile=jit)
+    total = t["steps"] if t["steps"] is not None else epochs * spe
+    model = build_model(recipe, data.image_shape, per_call, placement, jit_compile=jit, total_steps=total)
     epoch0 = step0 = 0
     if resume_from is not None:
         meta = checkpoint.restore(model, resume_from)

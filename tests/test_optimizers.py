@@ -1,0 +1,47 @@
+"""Learning-rate schedules: values along the run, D's count of k updates per step, recipe keys."""
+
+import numpy as np
+import pytest
+
+from ganlab import GanlabError
+from tests.test_run import final_state, reg, tiny  # noqa: F401  (reg is a fixture)
+
+
+def test_linear_and_cosine_decay_values():
+    from ganlab.optimizers import Decay
+
+    linear = Decay(1e-3, total=100, start=0.5, shape="linear")
+    assert [round(float(linear(s)), 8) for s in (0, 50, 75, 100, 130)] == [1e-3, 1e-3, 5e-4, 0.0, 0.0]
+    cosine = Decay(1e-3, total=100, shape="cosine")
+    assert [round(float(cosine(s)), 8) for s in (0, 50, 100)] == [1e-3, 5e-4, 0.0]
+    assert Decay.from_config(linear.get_config()).get_config() == linear.get_config()
+
+
+def test_schedules_stretch_over_each_players_update_count(reg, tmp_path):  # noqa: F811
+    from ganlab.run import build_model
+
+    recipe = tiny(reg, epochs=1, d_steps=2, optimizer={"learning_rate": 0.01, "lr_decay": "linear"}, g_optimizer={"lr_decay": "none"})
+    model = build_model(recipe, (8, 8, 1), total_steps=10)
+    assert model.d_optimizer.learning_rate.numpy() == pytest.approx(0.01)
+    model.train_on_batch(np.zeros((64, 8, 8, 1), np.float32))  # one step: 2 D updates of 20, 1 G update
+    assert model.d_optimizer.iterations.numpy() == 2
+    assert model.d_optimizer.learning_rate.numpy() == pytest.approx(0.01 * (1 - 2 / 20))
+    assert model.g_optimizer.learning_rate.numpy() == pytest.approx(0.01)
+
+
+def test_decay_changes_a_run_only_after_it_starts(reg, tmp_path):  # noqa: F811
+    from ganlab.run import train
+
+    constant = train(tiny(reg, epochs=2), out=tmp_path / "constant")
+    decayed = train(tiny(reg, epochs=2, optimizer={"lr_decay": "cosine", "decay_start": 0.5}), out=tmp_path / "decayed")
+    with np.load(constant / "checkpoints" / "epoch_0001.npz") as a, np.load(decayed / "checkpoints" / "epoch_0001.npz") as b:
+        weights = [k for k in a.files if k.startswith(("generator/", "discriminator/"))]  # optimizer layouts differ
+        assert weights and all(np.array_equal(a[k], b[k]) for k in weights)  # steps 1-4 of 8: full rate
+    _, a = final_state(constant)
+    meta, b = final_state(decayed)
+    assert meta["step"] == 8 and not np.array_equal(a["generator/00000"], b["generator/00000"])
+
+
+def test_unknown_schedule_is_a_recipe_error(reg):  # noqa: F811
+    with pytest.raises(GanlabError, match="lr_decay"):
+        tiny(reg, optimizer={"lr_decay": "exponential"})
