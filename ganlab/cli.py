@@ -61,7 +61,8 @@ def cmd_check_plugin(args):
     failed = sum(not r.ok for r in results)
     if failed:
         raise conformance.ContractBroken(f"check-plugin {args.name}: {failed} of {len(results)} checks failed (FAIL lines above)")
-    print(f"ganlab: check-plugin {args.name}: all {len(results)} checks of {len(checks)} components passed")
+    components = f"{len(checks)} component{'' if len(checks) == 1 else 's'}"
+    print(f"ganlab: check-plugin {args.name}: all {len(results)} checks of {components} passed")
 
 
 def _image_shape(text):

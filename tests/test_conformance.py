@@ -251,7 +251,7 @@ def test_check_plugin_cli_passes_a_good_plugin():
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["nope"], "ganlab: error: no plugin or distribution 'nope' is installed (plugins: dcgan, losses, mlp, mnist; see ganlab list)"),
+        (["nope"], "ganlab: error: no plugin or distribution 'nope' is installed (plugins: {}; see ganlab list)"),
         (["mnist", "--set", "data.split=test"], "ganlab: error: --set data.split=test: expected KIND.NAME.PARAM=VALUE, e.g. --set dataset.mnist.split=test"),
         (["mnist", "--set", "dataset.mnist.split=tset"], "ganlab: error: dataset.mnist.split: expected one of 'train', 'test', found 'tset'"),
         (["mlp", "--image-shape", "28,28"], "ganlab check-plugin: error: argument --image-shape: expected HEIGHT,WIDTH,CHANNELS such as 28,28,1, found '28,28' (see 'ganlab check-plugin --help')"),
@@ -259,7 +259,8 @@ def test_check_plugin_cli_passes_a_good_plugin():
 )
 def test_check_plugin_bad_input_is_one_line_and_exit_2(args, message):
     result = run_cli("check-plugin", *args)
-    assert result.returncode == 2 and result.stderr.strip() == message
+    plugins = ", ".join(sorted(p.name for p in load_registry().plugins))
+    assert result.returncode == 2 and result.stderr.strip() == message.format(plugins)
 
 
 RAGGED = """

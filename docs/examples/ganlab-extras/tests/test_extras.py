@@ -1,6 +1,8 @@
 """What the contract checks cannot know: each component does what its paper says."""
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -148,3 +150,9 @@ def test_bad_csv_files_are_one_line_naming_the_file(tmp_path, text, kwargs, mess
 def test_missing_csv_file(tmp_path):
     with pytest.raises(GanlabError, match=r"cannot read \(No such file or directory\); set data.path to the CSV file"):
         csv_pixels(str(tmp_path / "nope.csv"))
+
+
+def test_importing_the_plugin_does_not_import_tensorflow():
+    code = "import sys, ganlab_extras; print(sorted({'tensorflow', 'keras'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
