@@ -253,26 +253,30 @@ def lost_workers(placement, run_dir):
         ) from None
 
 
-def from_chief(placement, groups, counters):
-    """Give every worker the chief's variables and ``counters``; returns the chief's counters.
+def from_chief(placement, variables, counters):
+    """Give every worker the chief's ``variables`` and ``counters``; returns the chief's counters.
 
     Only the chief reads a checkpoint: a restarted worker may not see the chief's disk, and
     must start from exactly the chief's state. A collective, so every worker calls it.
-    Global replica 0 is the chief's first: each replica contributes its value if it is
-    replica 0 and zeros otherwise, and the sum is the chief's value, exactly.
+    Global replica 0 is the chief's first: each replica contributes its values if it is
+    replica 0 and zeros otherwise, and the sums are the chief's values, exactly.
     """
     import tensorflow as tf
 
     strategy = placement.strategy
+    counters = tf.constant(counters, tf.int64)
 
-    def first_replica_only(value):
-        first = tf.equal(tf.distribute.get_replica_context().replica_id_in_sync_group, 0)
-        return tf.where(first, value, tf.zeros_like(value))
+    @tf.function
+    def share():
+        def chief_values():
+            context = tf.distribute.get_replica_context()
+            first = tf.equal(context.replica_id_in_sync_group, 0)
+            mine = [tf.where(first, value, tf.zeros_like(value)) for value in [*variables, counters]]
+            return [context.all_reduce(tf.distribute.ReduceOp.SUM, value) for value in mine]  # one each: dtypes differ
 
-    def chief_value(value):
-        return strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(first_replica_only, args=(value,)), axis=None)
+        return strategy.experimental_local_results(strategy.run(chief_values))[0]
 
-    for variables in groups.values():
-        for variable in variables:
-            variable.assign(chief_value(variable.value))
-    return tuple(int(c) for c in chief_value(tf.constant(counters, tf.int64)).numpy())
+    *values, shared_counters = share()
+    for variable, value in zip(variables, values):
+        variable.assign(value)
+    return tuple(int(c) for c in shared_counters.numpy())

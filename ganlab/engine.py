@@ -156,6 +156,8 @@ class AdversarialModel(keras.Model):
         }
         for name, value in values.items():
             self.trackers[name].update_state(value)
+        if _logs_reduced_over_axis_0():
+            return {name: tracker.result()[None] for name, tracker in self.trackers.items()}
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
 
@@ -165,6 +167,17 @@ def _replica():
     if context is None:  # cross-replica context: not inside a train step
         return 1, 0
     return context.num_replicas_in_sync, context.replica_id_in_sync_group
+
+
+def _logs_reduced_over_axis_0():
+    """Whether ``fit`` reduces a step's logs with ``strategy.reduce(MEAN, value, axis=0)``.
+
+    Keras does so under a multi-worker strategy (the same test as Keras's own), which fails
+    for scalars (tensorflow/tensorflow#72388): there the step returns one-element vectors,
+    and the mean over all replicas of all workers comes back as a scalar.
+    """
+    strategy = tf.distribute.get_strategy()
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.extended._in_multi_worker_mode()
 
 
 def _shadow(generator):

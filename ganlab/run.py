@@ -35,11 +35,13 @@ RESUMABLE_CHANGES = {"training.epochs", "training.steps"}
 
 def load_data(recipe):
     """Build the recipe's dataset and check it honours the dataset contract."""
+    from ganlab.components import ImageFiles
+
     component = recipe.components["data"]
     data = component.build(**recipe.component_params("data"))
     images = getattr(data, "images", None)
     where = f"dataset '{component.qualified_name}'"
-    if not isinstance(images, np.ndarray) or images.ndim != 4 or images.dtype != np.uint8:
+    if not isinstance(images, (np.ndarray, ImageFiles)) or images.ndim != 4 or images.dtype != np.uint8:
         found = f"{images.dtype} array of shape {images.shape}" if isinstance(images, np.ndarray) else type(images).__name__
         raise GanlabError(f"{where} must return ImageData with uint8 images (n, height, width, channels), found {found}")
     return data
@@ -304,7 +306,8 @@ def _train(recipe, run_dir, data, resume_from, placement):
         meta = checkpoint.restore(model, resume_from)
         epoch0, step0 = meta["epoch"], meta["step"]
     if placement.task is not None:  # workers take the chief's state, whatever their own disks hold
-        epoch0, step0 = distribute.from_chief(placement, checkpoint.state_groups(model), (epoch0, step0))
+        variables = [v for group in checkpoint.state_groups(model).values() for v in group]
+        epoch0, step0 = distribute.from_chief(placement, variables, (epoch0, step0))
     if epoch0 >= epochs or (t["steps"] is not None and step0 >= t["steps"]):
         raise GanlabError(f"{run_dir} is already trained to epoch {epoch0} (step {step0}); raise training.epochs or training.steps with --set to continue")
 

@@ -135,3 +135,73 @@ def test_unknown_strategy_is_one_line_exit_2(tmp_path):
         f"ganlab: error: {recipe}:{len(recipe.read_text().splitlines())}: distribute.strategy: "
         "expected one of 'none', 'mirrored', 'multi_worker', 'tpu', found 'mirored'"
     ]
+
+
+CLUSTER_RECIPE = """\
+data: {{name: mnist, split: test, path: {mnist}, download: false}}
+generator: {{name: mlp, hidden: [16]}}
+discriminator: {{name: mlp, hidden: [16]}}
+loss: bce
+training: {{epochs: 6, batch_size: 1000, latent_dim: 8}}
+output: {{grid: 2, sample_every: 3}}
+distribute: {{strategy: multi_worker}}
+"""
+
+
+def free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def start_cluster(recipe, run_dir, folder):
+    """Two workers on this machine, each writing its log and temporary files under ``folder``."""
+    folder.mkdir()
+    spec = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
+    workers = []
+    for index in range(2):
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TMPDIR": str(folder), "TF_CONFIG": tf_config(spec, "worker", index)}
+        with open(folder / f"worker{index}.log", "w") as log:
+            workers.append(subprocess.Popen([sys.executable, "-m", "ganlab", "run", recipe, "--out", run_dir], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+    return workers
+
+
+def test_multi_worker_cluster_survives_a_killed_worker(tmp_path, mnist_dir):
+    """Two workers train; worker 1 is killed after the second checkpoint, the chief stops with
+    one line, and the same command on both continues from the last checkpoint to the end."""
+    from ganlab import checkpoint
+    from ganlab.callbacks import read_rows
+
+    recipe = tmp_path / "cluster.yaml"
+    recipe.write_text(CLUSTER_RECIPE.format(mnist=mnist_dir))
+    run_dir, first, second = tmp_path / "run", tmp_path / "first", tmp_path / "second"
+    workers = start_cluster(recipe, run_dir, first)
+    try:
+        deadline = time.monotonic() + 150
+        while not (run_dir / "checkpoints" / "epoch_0002.npz").exists() and workers[0].poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert workers[0].poll() is None, (first / "worker0.log").read_text()[-3000:]
+        workers[1].send_signal(signal.SIGKILL)
+        assert workers[0].wait(timeout=60) == 1
+        chief_log = (first / "worker0.log").read_text()
+        assert "ganlab: error: worker 0: lost contact with the cluster (" in chief_log and "Traceback" not in chief_log, chief_log[-3000:]
+        kept = checkpoint.latest(run_dir)[1]["epoch"]
+        assert 2 <= kept < 6
+
+        workers = start_cluster(recipe, run_dir, second)  # what an orchestrator does: the same command again
+        assert [w.wait(timeout=150) for w in workers] == [0, 0], (second / "worker1.log").read_text()[-3000:]
+    finally:
+        for w in workers:
+            w.kill()
+            w.wait()
+    chief_log, worker_log = (second / "worker0.log").read_text(), (second / "worker1.log").read_text()
+    assert f"ganlab: restarting {run_dir} from epoch_{kept:04d}.npz" in chief_log
+    assert checkpoint.latest(run_dir)[1] == {"epoch": 6, "step": 60, "format": 1}
+    assert [int(row["epoch"]) for row in read_rows(run_dir / "metrics.csv")] == [1, 2, 3, 4, 5, 6]
+    assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["epoch_0003.png", "epoch_0006.png"]
+    assert f"this worker writes {second}/ganlab-worker1-" in worker_log
+    assert not list(second.glob("ganlab-*")), "worker 1 left its temporary folder behind"
