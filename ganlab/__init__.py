@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 #: Decorator that marks a plugin's hook implementations, e.g. ``@hookimpl def register_losses(register)``.
 hookimpl = pluggy.HookimplMarker("ganlab")
 
-from ganlab.components import KINDS, Component, ImageData, Loss, Param  # noqa: E402
+from ganlab.components import KINDS, Component, ImageData, ImageFiles, Loss, Param  # noqa: E402
 from ganlab.errors import GanlabError  # noqa: E402
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "KINDS",
     "Component",
     "ImageData",
+    "ImageFiles",
     "Loss",
     "Param",
     "GanlabError",

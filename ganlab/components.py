@@ -166,10 +166,11 @@ def _describe(value) -> str:
 
 @dataclasses.dataclass
 class ImageData:
-    """What a dataset builder returns: images in memory.
+    """What a dataset builder returns: the images, and their labels if it has any.
 
     ``images`` is a ``uint8`` array of shape ``(n, height, width, channels)`` with pixel
-    values 0..255; ``labels`` is an optional integer array of shape ``(n,)``.
+    values 0..255, or an :class:`ImageFiles` for a dataset too large to hold in memory;
+    ``labels`` is an optional integer array of shape ``(n,)``.
     """
 
     images: Any
@@ -182,6 +183,60 @@ class ImageData:
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
+
+
+class ImageFiles:
+    """Images that stay in their files until training needs them: ``ImageData.images`` for
+    datasets too large to decode into memory at once.
+
+    ``paths`` are the image files, in the dataset's order; ``image_shape`` is the
+    ``(height, width, channels)`` every image decodes to; ``decode`` is a TensorFlow
+    function from one path (a scalar string tensor) to a ``uint8`` tensor of
+    ``image_shape``. ganlab's input stream (``ganlab.data.real_stream``) maps ``decode``
+    over each batch's files with ``tf.data`` as training goes, so only the batches in
+    flight are in memory. ``decode`` must succeed for every path: find unreadable files
+    when building the dataset, not in the middle of training.
+
+    It looks like the uint8 array it stands for (``shape``, ``dtype``, ``len``), and
+    indexing it (``files[indices]``) decodes just those images into a numpy array, for
+    the places that need pixels outside training (``real.png``, ``ganlab eval``).
+    """
+
+    ndim = 4
+
+    def __init__(self, paths, image_shape, decode):
+        self.paths = [str(p) for p in paths]
+        self.shape = (len(self.paths), *(int(d) for d in image_shape))
+        self.decode = decode
+
+    @property
+    def dtype(self):
+        import numpy as np
+
+        return np.dtype(np.uint8)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index):
+        import numpy as np
+        import tensorflow as tf
+
+        chosen = np.asarray(self.paths)[index]
+        flat = np.atleast_1d(chosen)
+        images = np.zeros((len(flat), *self.shape[1:]), np.uint8)
+        if len(flat):
+            decoded = tf.data.Dataset.from_tensor_slices(flat).map(self.decode, num_parallel_calls=tf.data.AUTOTUNE)
+            images = decoded.batch(len(flat)).get_single_element().numpy()
+        return images[0] if chosen.ndim == 0 else images
+
+    def __array__(self, dtype=None, copy=None):
+        """Every image decoded: as much memory as the dataset takes, which is why it is files."""
+        images = self[:]
+        return images if dtype is None else images.astype(dtype)
+
+    def __repr__(self) -> str:
+        return f"ImageFiles({len(self)} files, image_shape={self.shape[1:]})"
 
 
 class Loss:

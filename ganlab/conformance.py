@@ -35,7 +35,7 @@ import tempfile
 import typing
 from pathlib import Path
 
-from ganlab.components import CONTEXT_ARGS, KINDS, Component, ImageData, Loss, check_value
+from ganlab.components import CONTEXT_ARGS, KINDS, Component, ImageData, ImageFiles, Loss, check_value
 from ganlab.errors import GanlabError
 from ganlab.plugins import builder_problem, one_line
 from ganlab.recipe import SETTINGS, dump_yaml, load_value
@@ -130,8 +130,8 @@ def _check_image_data(where, data):
                 "every image must have the same (height, width, channels)"
             )
         raise GanlabError(f"{where}: images must be one numpy array (n, height, width, channels), found a {type(images).__name__} of {len(shapes)} images; np.stack them")
-    if not isinstance(images, np.ndarray):
-        raise GanlabError(f"{where}: images must be a uint8 numpy array (n, height, width, channels), found {_type_of(images)}")
+    if not isinstance(images, (np.ndarray, ImageFiles)):
+        raise GanlabError(f"{where}: images must be a uint8 numpy array (n, height, width, channels) or a ganlab.ImageFiles, found {_type_of(images)}")
     if images.ndim != 4:
         hint = "; add a channel axis with images[..., None]" if images.ndim == 3 else ""
         raise GanlabError(f"{where}: images must have shape (n, height, width, channels), found {images.shape}{hint}")

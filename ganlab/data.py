@@ -1,5 +1,5 @@
-"""The in-memory input pipeline: real images, scaled to G's output range, in a stream
-whose order depends only on (seed, step).
+"""The input pipeline: real images (held in memory, or decoded from their files as they
+stream), scaled to G's output range, in a stream whose order depends only on (seed, step).
 
 Each train step takes ``batch_size * d_steps`` images. Epoch e visits the images in a
 permutation drawn from the stateless seed ``(seed, e)``, so the batch at any global step
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ganlab.components import ImageFiles
 from ganlab.errors import GanlabError
 
 
@@ -43,10 +44,8 @@ def real_stream(images, images_per_step, seed, output_range, start_step=0, d_ste
     """
     import tensorflow as tf
 
-    images = np.asarray(images)
     n = len(images)
     spe = steps_per_epoch(n, images_per_step)
-    pixels = tf.constant(images)
 
     def epoch_batches(epoch):
         order = tf.argsort(tf.random.stateless_uniform([n], seed=tf.stack([tf.cast(seed, tf.int64), epoch])))
@@ -58,7 +57,7 @@ def real_stream(images, images_per_step, seed, output_range, start_step=0, d_ste
         tf.data.Dataset.range(start_step // spe, np.iinfo(np.int64).max)
         .flat_map(epoch_batches)
         .skip(start_step % spe)
-        .map(lambda idx: scale_images(tf.gather(pixels, idx), output_range), num_parallel_calls=tf.data.AUTOTUNE)
+        .apply(_image_batches(images, images_per_step, output_range))
         .prefetch(tf.data.AUTOTUNE)
     )
     # Every worker of a multi-worker run builds this same stream and keeps its share of
@@ -66,3 +65,24 @@ def real_stream(images, images_per_step, seed, output_range, start_step=0, d_ste
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return stream.with_options(options)
+
+
+def _image_batches(images, images_per_step, output_range):
+    """A ``tf.data`` transformation from batches of image indices to scaled image batches.
+
+    An in-memory array is gathered from; an :class:`ImageFiles` is decoded file by file
+    as the stream runs (in parallel, in order), so it never has to fit in memory.
+    """
+    import tensorflow as tf
+
+    if isinstance(images, ImageFiles):
+        paths = tf.constant(images.paths)
+        return lambda batches: (
+            batches.map(lambda idx: tf.gather(paths, idx))
+            .unbatch()
+            .map(images.decode, num_parallel_calls=tf.data.AUTOTUNE)
+            .batch(images_per_step, drop_remainder=True)
+            .map(lambda batch: scale_images(batch, output_range), num_parallel_calls=tf.data.AUTOTUNE)
+        )
+    pixels = tf.constant(np.asarray(images))
+    return lambda batches: batches.map(lambda idx: scale_images(tf.gather(pixels, idx), output_range), num_parallel_calls=tf.data.AUTOTUNE)

@@ -8,6 +8,8 @@ without touching this file, except a dataset: it needs data on disk, and
 import pytest
 
 from tests.conftest import MNIST_DIR
+from tests.plugins.test_mnist import write_split
+from tests.test_datasets import write_images, write_npz
 
 
 def mnist(tmp_path):
@@ -16,8 +18,22 @@ def mnist(tmp_path):
     return {"path": str(MNIST_DIR), "split": "test", "download": False}
 
 
+def fashion_mnist(tmp_path):
+    write_split(tmp_path / "fashion", n=20)
+    return {"path": str(tmp_path / "fashion"), "split": "test", "download": False}
+
+
+def image_folder(tmp_path):  # decoded as they stream, so the stream's file path is checked
+    write_images(tmp_path / "images")
+    return {"path": str(tmp_path / "images"), "size": [8, 8], "labels": True, "in_memory": False}
+
+
+def arrays(tmp_path):
+    return {"path": str(write_npz(tmp_path / "a.npz"))}
+
+
 #: dataset name -> function(tmp_path) returning the parameters that build it from local files.
-DATASETS = {"mnist": mnist}
+DATASETS = {"mnist": mnist, "fashion_mnist": fashion_mnist, "image_folder": image_folder, "arrays": arrays}
 
 
 @pytest.mark.ganlab_plugin("ganlab")

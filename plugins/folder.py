@@ -1,0 +1,219 @@
+"""A folder of PNG and JPEG images as a dataset, decoded with TensorFlow.
+
+Every ``.png``, ``.jpg`` and ``.jpeg`` file below the folder is an image (hidden files and
+folders are passed over), in the order of their paths. Each is decoded as stored, its
+alpha channel dropped, converted to grayscale (ITU-R 601 luma) or RGB as the recipe says,
+cropped to the target's aspect ratio around its centre (or stretched), and resized with
+antialiased bilinear interpolation.
+
+Every file is decoded once while the dataset is built, so that an unreadable file is
+found before training (and the dataset's size, which fixes the data order, is known):
+``on_error`` says whether it stops the run or is left out. Datasets whose decoded pixels
+fit in ``IN_MEMORY_BYTES`` are kept in memory from that pass; larger ones are decoded
+again as training streams them (``ganlab.ImageFiles``), a few batches at a time.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Literal
+
+from ganlab import GanlabError, ImageData, ImageFiles, hookimpl
+
+EXTENSIONS = (".png", ".jpg", ".jpeg")
+#: ``in_memory: auto`` keeps the decoded images in memory up to this size (n x height x width x channels bytes).
+IN_MEMORY_BYTES = 1 << 30
+#: Files decoded per batch while the folder is scanned.
+SCAN_BATCH = 256
+#: Unreadable files named in the warning when they are skipped; the rest are counted.
+NAMED = 5
+
+
+@hookimpl
+def register_datasets(register):
+    register("image_folder", image_folder)
+
+
+def image_folder(
+    path: str,
+    size: tuple[int, ...] | None = None,
+    channels: Literal[1, 3] = 3,
+    fit: Literal["crop", "stretch"] = "crop",
+    labels: bool = False,
+    on_error: Literal["stop", "skip"] = "stop",
+    in_memory: bool | Literal["auto"] = "auto",
+) -> ImageData:
+    """A folder of PNG/JPEG images, resized and converted to grayscale or RGB; labels from subfolders.
+
+    Parameters:
+        path: the folder; every PNG and JPEG file below it is an image.
+        size: ``[height, width]`` to resize to. Null: the images' own size, which all of
+            them must then share.
+        channels: 1 (grayscale) or 3 (RGB).
+        fit: ``crop`` keeps the aspect ratio, cutting the image's centre to the target's
+            shape before resizing; ``stretch`` resizes the whole image.
+        labels: one subfolder per class: an image's label is the index of the subfolder
+            it is in, in sorted order.
+        on_error: an unreadable image ``stop``s the run, naming the file, or is
+            ``skip``ped with a warning naming it.
+        in_memory: keep the decoded images in memory (``true``), decode them from their
+            files as training streams them (``false``), or choose by size (``auto``:
+            in memory up to 1 GiB of pixels).
+    """
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise GanlabError(f"data.path {folder}: not a folder; point it at a folder of PNG or JPEG images")
+    if size is not None and (len(size) != 2 or min(size) < 1):
+        raise GanlabError(f"data.size: expected [height, width], two positive integers, found {list(size)}")
+    files = _image_files(folder)
+    classes = _classes(folder, files) if labels else None
+    return _Decoder(folder, files, size, channels, fit).data(classes, on_error, in_memory)
+
+
+def _image_files(folder: Path) -> list[Path]:
+    """The image files below ``folder``, sorted by path; an error if there are none."""
+    files, others = [], 0
+    for p in sorted(folder.rglob("*")):
+        if any(part.startswith(".") for part in p.relative_to(folder).parts) or not p.is_file():
+            continue
+        if p.suffix.lower() in EXTENSIONS:
+            files.append(p)
+        else:
+            others += 1
+    if not files:
+        also = f" (it holds {others} other files)" if others else ""
+        raise GanlabError(f"data.path {folder}: no PNG or JPEG images (.png, .jpg, .jpeg) in it or below it{also}")
+    return files
+
+
+def _classes(folder: Path, files: list[Path]) -> list[str]:
+    """The class subfolders, sorted; every image must be in one."""
+    loose = next((f for f in files if f.parent == folder), None)
+    if loose is not None:
+        raise GanlabError(f"{loose}: data.labels is true, so every image must be in a subfolder of {folder} named after its class; move it, or set data.labels: false")
+    return sorted({f.relative_to(folder).parts[0] for f in files})
+
+
+class _Decoder:
+    """How this folder's images are decoded, scanned and handed to ganlab."""
+
+    def __init__(self, folder, files, size, channels, fit):
+        self.folder, self.files, self.channels, self.fit = folder, files, channels, fit
+        self.native = size is None
+        self.size = self._first_size() if self.native else tuple(size)
+
+    def _first_size(self):
+        """The (height, width) of the first image that decodes: every image must have it."""
+        import tensorflow as tf
+
+        for f in self.files:
+            try:
+                shape = self.read(tf.constant(str(f))).shape
+            except tf.errors.OpError:
+                continue
+            self.first = f.relative_to(self.folder)
+            return int(shape[0]), int(shape[1])
+        return (1, 1)  # nothing decodes: the scan reports the files
+
+    def read(self, path):
+        """One file as stored: uint8 (height, width, 1 to 4 channels)."""
+        import tensorflow as tf
+
+        return tf.io.decode_image(tf.io.read_file(path), channels=0, dtype=tf.uint8, expand_animations=False)
+
+    def decode(self, path):
+        """One file as the recipe wants it: uint8 (height, width, channels)."""
+        import tensorflow as tf
+
+        raw = self.read(path)
+        stored = tf.shape(raw)[-1]
+        color = tf.cast(raw[..., : tf.where(stored >= 3, 3, 1)], tf.float32)  # drop alpha
+        if self.channels == 1:
+            color = tf.cond(tf.shape(color)[-1] == 3, lambda: tf.image.rgb_to_grayscale(color), lambda: color)
+        else:
+            color = tf.cond(tf.shape(color)[-1] == 1, lambda: tf.tile(color, [1, 1, 3]), lambda: color)
+        height, width = self.size
+        if not self.native:  # at the images' own size, one of another size fails ensure_shape: the scan reports it
+            if self.fit == "crop":
+                h, w = tf.shape(color)[0], tf.shape(color)[1]
+                # the largest centred box with the target's aspect ratio
+                crop_h = tf.minimum(h, tf.cast(tf.round(tf.cast(w * height, tf.float32) / width), tf.int32))
+                crop_w = tf.minimum(w, tf.cast(tf.round(tf.cast(h * width, tf.float32) / height), tf.int32))
+                color = tf.image.crop_to_bounding_box(color, (h - crop_h) // 2, (w - crop_w) // 2, crop_h, crop_w)
+            color = tf.image.resize(color, (height, width), method="bilinear", antialias=True)
+        image = tf.cast(tf.clip_by_value(tf.round(color), 0, 255), tf.uint8)
+        return tf.ensure_shape(image, (height, width, self.channels))
+
+    def data(self, classes, on_error, in_memory) -> ImageData:
+        """Scan every file; the readable ones as an ImageData, in memory or as files."""
+        import numpy as np
+
+        height, width = self.size
+        pixels = len(self.files) * height * width * self.channels
+        keep = in_memory is True or (in_memory == "auto" and pixels <= IN_MEMORY_BYTES)
+        good, images = self._scan(keep)
+        self._report(np.setdiff1d(np.arange(len(self.files)), good), on_error)
+        files = [self.files[i] for i in good]
+        labels = None
+        if classes is not None:
+            labels = np.array([classes.index(f.relative_to(self.folder).parts[0]) for f in files], np.int64)
+        how = "in memory" if keep else "decoded as they stream"
+        named = f", {len(classes)} classes: {', '.join(f'{i} {c}' for i, c in enumerate(classes))}" if classes else ""
+        description = f"{len(files)} images {height}x{width}x{self.channels} from {self.folder} ({how}{named})"
+        stored = images if keep else ImageFiles(files, (height, width, self.channels), self.decode)
+        return ImageData(stored, labels, description)
+
+    def _scan(self, keep):
+        """Decode every file once, in parallel: the indices that decode (and, if ``keep``, their images)."""
+        import numpy as np
+        import tensorflow as tf
+
+        paths = tf.data.Dataset.from_tensor_slices([str(f) for f in self.files])
+        numbered = tf.data.Dataset.zip(tf.data.Dataset.range(len(self.files)), paths)
+        if keep:
+            decoded = numbered.map(lambda i, p: (i, self.decode(p)), num_parallel_calls=tf.data.AUTOTUNE)
+        else:
+            decoded = numbered.map(lambda i, p: (i, tf.shape(self.decode(p))), num_parallel_calls=tf.data.AUTOTUNE)
+        good, images = [], []
+        for index, image in decoded.ignore_errors().batch(SCAN_BATCH):
+            good.append(index.numpy())
+            if keep:
+                images.append(image.numpy())
+        good = np.concatenate(good) if good else np.zeros(0, np.int64)
+        if not keep:
+            return good, None
+        return good, np.concatenate(images) if images else np.zeros((0, *self.size, self.channels), np.uint8)
+
+    def _report(self, bad, on_error):
+        """Stop on unreadable files, or warn about them; images of the wrong size always stop."""
+        import tensorflow as tf
+
+        if len(bad) == 0:
+            return
+        reasons = []
+        for i in bad:
+            path = tf.constant(str(self.files[i]))
+            try:
+                raw = self.read(path)
+                if self.native:
+                    raise GanlabError(
+                        f"{self.files[i]}: the image is {raw.shape[0]}x{raw.shape[1]}, the first, {self.first}, is {self.size[0]}x{self.size[1]}; "
+                        "set data.size: [height, width] to resize them all"
+                    )
+                self.decode(path)
+            except tf.errors.OpError as exc:
+                reasons.append(f"{self.files[i]} ({_tf_reason(exc)})")
+                if on_error == "stop":
+                    raise GanlabError(f"{reasons[0]}: cannot decode it as an image; replace or remove it, or set data.on_error: skip to leave such files out") from None
+        if len(bad) == len(self.files):
+            raise GanlabError(f"data.path {self.folder}: none of its {len(bad)} images can be decoded, e.g. {reasons[0]}")
+        more = f" and {len(bad) - NAMED} more" if len(bad) > NAMED else ""
+        print(f"ganlab: warning: data: skipped {len(bad)} of {len(self.files)} images that cannot be decoded: {', '.join(reasons[:NAMED])}{more}", file=sys.stderr, flush=True)
+
+
+def _tf_reason(exc) -> str:
+    """TensorFlow's error message without its op and function decorations."""
+    message = re.sub(r"\{\{[^}]*\}\}|\[Op:[^\]]*\].*", "", exc.message.splitlines()[0])
+    return message.strip().rstrip(".")
