@@ -51,5 +51,6 @@ def register_datasets(register):
     """Register datasets: ``register(name, builder)``.
 
     The builder is called as ``builder(**params)`` and returns a :class:`ganlab.ImageData`
-    holding ``uint8`` images of shape ``(n, height, width, channels)``.
+    holding ``uint8`` images of shape ``(n, height, width, channels)``, or a
+    :class:`ganlab.ImageFiles` that decodes them from their files as training streams them.
     """
