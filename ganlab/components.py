@@ -75,7 +75,7 @@ class Component:
 
     def build(self, **kwargs):
         """Call the builder; what it returns is checked against the kind's contract."""
-        from ganlab.conformance import check_built
+        from ganlab.contracts import check_built
 
         return check_built(self, self.builder(**kwargs), kwargs)
 

@@ -15,7 +15,7 @@ import pytest
 from ganlab import hookspecs
 from ganlab.cli import build_parser
 from ganlab.components import CONTEXT_ARGS
-from ganlab.conformance import KIND_CHECKS
+from ganlab.kind_checks import KIND_CHECKS
 from ganlab.plugins import HOOKS, load_registry
 from ganlab.recipe import COMPONENT_SECTIONS
 from tests import test_hooks
