@@ -9,7 +9,7 @@ wrong shape, a dataset whose images are not one uint8 array of one size.
 
 from __future__ import annotations
 
-from ganlab.components import Component, ImageData, Loss
+from ganlab.components import Component, ImageData, ImageFiles, Loss
 from ganlab.errors import GanlabError
 from ganlab.plugins import one_line
 
@@ -67,8 +67,8 @@ def _check_image_data(where, data):
                 "every image must have the same (height, width, channels)"
             )
         raise GanlabError(f"{where}: images must be one numpy array (n, height, width, channels), found a {type(images).__name__} of {len(shapes)} images; np.stack them")
-    if not isinstance(images, np.ndarray):
-        raise GanlabError(f"{where}: images must be a uint8 numpy array (n, height, width, channels), found {_type_of(images)}")
+    if not isinstance(images, (np.ndarray, ImageFiles)):
+        raise GanlabError(f"{where}: images must be a uint8 numpy array (n, height, width, channels) or a ganlab.ImageFiles, found {_type_of(images)}")
     if images.ndim != 4:
         hint = "; add a channel axis with images[..., None]" if images.ndim == 3 else ""
         raise GanlabError(f"{where}: images must have shape (n, height, width, channels), found {images.shape}{hint}")
