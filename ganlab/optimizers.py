@@ -1,4 +1,4 @@
-"""The players' optimizers and their learning-rate schedules.
+"""The players' optimizers: Adam with the recipe's settings, schedule and gradient clipping.
 
 A schedule is a function of the optimizer's own update count. D's optimizer is applied
 k times per train step (``training.d_steps``), G's once, so a run of S steps gives D
@@ -48,4 +48,6 @@ def adam(recipe, player, total_steps):
     if s["lr_decay"] != "none":
         updates = total_steps * (recipe["training"]["d_steps"] if player == "d" else 1)
         rate = Decay(rate, updates, s["decay_start"], s["lr_decay"])
-    return keras.optimizers.Adam(learning_rate=rate, beta_1=s["beta_1"], beta_2=s["beta_2"], name=f"{player}_adam")
+    return keras.optimizers.Adam(
+        learning_rate=rate, beta_1=s["beta_1"], beta_2=s["beta_2"], global_clipnorm=s["clip_norm"], name=f"{player}_adam"
+    )

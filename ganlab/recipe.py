@@ -57,6 +57,7 @@ OPTIMIZER = {
         Literal["none", "linear", "cosine"], "none", "learning-rate schedule: constant, or linear/cosine decay to 0 by the last step"
     ),
     "decay_start": Setting(float, 0.0, "fraction of training after which the decay begins", unit_interval),
+    "clip_norm": Setting(float | None, None, "rescale each update's gradients to at most this global L2 norm", positive),
 }
 
 SETTINGS: dict[str, dict[str, Any]] = {

@@ -42,6 +42,19 @@ def test_decay_changes_a_run_only_after_it_starts(reg, tmp_path):  # noqa: F811
     assert meta["step"] == 8 and not np.array_equal(a["generator/00000"], b["generator/00000"])
 
 
+def test_gradient_clipping_bounds_the_update(reg):  # noqa: F811
+    from ganlab.run import build_model
+
+    def first_step_change(**optimizer):
+        model = build_model(tiny(reg, epochs=1, optimizer=optimizer), (8, 8, 1), total_steps=1)
+        before = model.discriminator.trainable_variables[0].numpy().copy()
+        model.train_on_batch(np.ones((64, 8, 8, 1), np.float32))
+        return np.abs(model.discriminator.trainable_variables[0].numpy() - before).max()
+
+    # Adam divides by the gradient's scale, so clipping to far below epsilon (1e-7) shrinks the step.
+    assert first_step_change(clip_norm=1e-10) < 0.01 * first_step_change()
+
+
 def test_unknown_schedule_is_a_recipe_error(reg):  # noqa: F811
     with pytest.raises(GanlabError, match="lr_decay"):
         tiny(reg, optimizer={"lr_decay": "exponential"})
