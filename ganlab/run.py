@@ -34,17 +34,8 @@ RESUMABLE_CHANGES = {"training.epochs", "training.steps"}
 
 
 def load_data(recipe):
-    """Build the recipe's dataset and check it honours the dataset contract."""
-    from ganlab.components import ImageFiles
-
-    component = recipe.components["data"]
-    data = component.build(**recipe.component_params("data"))
-    images = getattr(data, "images", None)
-    where = f"dataset '{component.qualified_name}'"
-    if not isinstance(images, (np.ndarray, ImageFiles)) or images.ndim != 4 or images.dtype != np.uint8:
-        found = f"{images.dtype} array of shape {images.shape}" if isinstance(images, np.ndarray) else type(images).__name__
-        raise GanlabError(f"{where} must return ImageData with uint8 images (n, height, width, channels), found {found}")
-    return data
+    """Build the recipe's dataset (``Component.build`` checks the dataset contract)."""
+    return recipe.components["data"].build(**recipe.component_params("data"))
 
 
 def new_run_dir(recipe, out=None) -> Path:
@@ -208,7 +199,6 @@ def _build_model(recipe, image_shape, steps_per_execution, placement, jit_compil
     finally:
         keras.config.set_dtype_policy(previous)
     loss = comps["loss"].build(**recipe.component_params("loss"))
-    _check_models(comps, generator, discriminator, t["latent_dim"], image_shape)
     if placement and placement.distributed and recipe["distribute"]["sync_batch_norm"]:
         distribute.synchronize_batch_norm(generator, discriminator)  # before the EMA copy is cloned from G
     model = AdversarialModel(
@@ -218,20 +208,6 @@ def _build_model(recipe, image_shape, steps_per_execution, placement, jit_compil
     jit_compile = t["jit_compile"] if jit_compile is None else jit_compile
     model.compile(adam(recipe, "d", total_steps), adam(recipe, "g", total_steps), jit_compile=jit_compile, steps_per_execution=steps_per_execution)
     return model
-
-
-def _check_models(comps, generator, discriminator, latent_dim, image_shape):
-    import keras
-
-    for section, model in (("generator", generator), ("discriminator", discriminator)):
-        if not isinstance(model, keras.Model):
-            raise GanlabError(f"{section} '{comps[section].qualified_name}' must build a keras.Model, built {type(model).__name__}")
-    g_out = tuple(generator.output_shape[1:])
-    if g_out != tuple(image_shape):
-        raise GanlabError(f"generator '{comps['generator'].qualified_name}' makes images of shape {g_out}, the dataset's are {tuple(image_shape)}")
-    d_out = tuple(discriminator.output_shape[1:])
-    if d_out != (1,):
-        raise GanlabError(f"discriminator '{comps['discriminator'].qualified_name}' must output one logit per image (shape (batch, 1)), outputs {d_out}")
 
 
 def save_model(model, path):
