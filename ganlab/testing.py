@@ -75,10 +75,10 @@ class ContractCase:
             pytest.fail(self.failure, pytrace=False)
         try:
             extra = conformance.split_params(self.siblings, params or {})[self.component.qualified_name]
-        except GanlabError as exc:
-            extra, problem = None, f"ganlab_contract.check(params=...): {exc}"
-        if extra is None:
-            pytest.fail(problem, pytrace=False)
+        except GanlabError as exc:  # failed outside the except block: no "during handling" chain
+            extra = exc
+        if isinstance(extra, GanlabError):
+            pytest.fail(f"ganlab_contract.check(params=...): {extra}", pytrace=False)
         results = conformance.ComponentCheck(self.component, {**self.params, **extra}, **self.context).run()
         failed = [r.line() for r in results if not r.ok]
         if failed:
