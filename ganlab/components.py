@@ -249,10 +249,26 @@ class Loss:
 
     threshold: float = 0.0
 
+    #: Relativistic losses compare fakes with reals in G's loss too: when True, the AM
+    #: step also runs D on a real batch and calls ``g_loss(fake_logits, real_logits)``.
+    g_needs_real: bool = False
+
     def d_loss(self, real_logits, fake_logits):
         """D's loss on a batch of real outputs and a batch of fake outputs."""
         raise NotImplementedError
 
-    def g_loss(self, fake_logits):
-        """G's loss (through the frozen D) on D's outputs for generated images."""
+    def g_loss(self, fake_logits, real_logits=None):
+        """G's loss (through the frozen D) on D's outputs for generated images.
+
+        ``real_logits`` (D's outputs for a real batch) is passed only when ``g_needs_real``.
+        """
         raise NotImplementedError
+
+    def penalty(self, discriminator, real, fake, seed):
+        """A term added to D's loss that needs D itself (a gradient penalty), or None.
+
+        Called inside D's gradient tape with the real and generated images of the D step;
+        ``seed`` is a ``keras.random.SeedGenerator`` for any randomness (the run's seed,
+        saved in checkpoints, so that resumed runs stay exact).
+        """
+        return None

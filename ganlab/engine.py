@@ -11,6 +11,9 @@ Vocabulary of the classic Keras GAN write-ups, and where it lives here:
   as in the classic AM whose D layers are non-trainable but share the training phase.
 - **k D steps per G step** (``d_steps``): each ``train_step`` receives ``k * batch_size``
   real images, runs k D steps on consecutive slices of it, then one AM step.
+- **Losses that need more than logits**: a loss's ``penalty`` (e.g. WGAN-GP's gradient
+  penalty) is added to D's loss inside D's tape; a relativistic loss (``g_needs_real``)
+  also gets D's outputs on the last real slice in the AM step.
 
 Because this is a ``keras.Model``, ``fit`` provides progress bars, callbacks,
 ``steps_per_execution``, ``jit_compile`` and ``tf.distribute`` support.
@@ -123,16 +126,23 @@ class AdversarialModel(keras.Model):
                 real_logits = self.discriminator(real, training=True)
                 fake_logits = self.discriminator(fake, training=True)
             d_loss = self.adversarial_loss.d_loss(real_logits, fake_logits)
+            penalty = self.adversarial_loss.penalty(self.discriminator, real, fake, self.noise_seed)
+            if penalty is not None:
+                d_loss = d_loss + penalty
             scaled = self._replica_scale(d_loss)
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         return d_loss, real_logits, fake_logits
 
-    def _g_step(self, batch):
-        z = self.sample_z(batch)
+    def _g_step(self, real):
+        loss = self.adversarial_loss
+        z = self.sample_z(tf.shape(real)[0])
         with tf.GradientTape() as tape:
             fake_logits = self.discriminator(self.generator(z, training=True), training=True)
-            g_loss = self.adversarial_loss.g_loss(fake_logits)
+            if loss.g_needs_real:  # relativistic: G's loss compares its fakes with reals
+                g_loss = loss.g_loss(fake_logits, self.discriminator(real, training=True))
+            else:
+                g_loss = loss.g_loss(fake_logits)
             scaled = self._replica_scale(g_loss)
         variables = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
@@ -144,7 +154,7 @@ class AdversarialModel(keras.Model):
         batch = tf.shape(real)[0] // self.d_steps
         for i in range(self.d_steps):  # k is static: the loop unrolls into the graph
             d_loss, real_logits, fake_logits = self._d_step(real[i * batch : (i + 1) * batch])
-        g_loss = self._g_step(batch)
+        g_loss = self._g_step(real[(self.d_steps - 1) * batch : self.d_steps * batch])
         if self.ema_generator is not None:
             self._update_ema()
         threshold = self.adversarial_loss.threshold

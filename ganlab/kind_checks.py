@@ -135,22 +135,28 @@ def loss_values(c):
                 where = f"with {label}, {logits_label} {dtype} logits"
                 real_t, fake_t = tf.cast(real, dtype), tf.cast(fake, dtype)
                 _scalar(f"{where}: d_loss", loss.d_loss(real_t, fake_t))
-                _scalar(f"{where}: g_loss", loss.g_loss(fake_t))
+                _scalar(f"{where}: g_loss", _g_loss(loss, fake_t, real_t))
     return f"finite scalars for ordinary, ±{EXTREME_LOGIT:g} and bfloat16 logits, for {len(c.built)} build(s); threshold {c.built[0][1].threshold!r}"
 
 
 def loss_gradients(c):
+    import keras
     import tensorflow as tf
 
     for compiled in (False, True):
         loss = c.built[0][1]
         g, d, z, real = _tiny_players()
+        seed = keras.random.SeedGenerator(0)  # a variable: made outside the compiled step
 
         def step(z, real):
             with tf.GradientTape(persistent=True) as tape:
-                fake_logits = d(g(z))
-                d_loss = loss.d_loss(d(real), fake_logits)
-                g_loss = loss.g_loss(fake_logits)
+                fake = g(z)
+                fake_logits, real_logits = d(fake), d(real)
+                d_loss = loss.d_loss(real_logits, fake_logits)
+                penalty = loss.penalty(d, real, fake, seed)
+                if penalty is not None:
+                    d_loss = d_loss + penalty
+                g_loss = _g_loss(loss, fake_logits, real_logits)
             return tape.gradient(d_loss, d.trainable_variables), tape.gradient(g_loss, g.trainable_variables)
 
         mode = "under XLA (training.jit_compile: true)" if compiled else "eagerly"
@@ -163,14 +169,19 @@ def loss_gradients(c):
     return "d_loss moves D and g_loss moves G through D, eagerly and under XLA"
 
 
+def _g_loss(loss, fake_logits, real_logits):
+    """G's loss as the engine calls it: real logits only for losses that ask for them."""
+    return loss.g_loss(fake_logits, real_logits) if loss.g_needs_real else loss.g_loss(fake_logits)
+
+
 def loss_round_trip(c):
     import numpy as np
 
     loss = c.built[0][1]
     again = c.rebuild_from_recipe()
     for label, real, fake in _logit_sets():
-        before = (loss.d_loss(real, fake), loss.g_loss(fake))
-        after = (again.d_loss(real, fake), again.g_loss(fake))
+        before = (loss.d_loss(real, fake), _g_loss(loss, fake, real))
+        after = (again.d_loss(real, fake), _g_loss(again, fake, real))
         for which, a, b in zip(("d_loss", "g_loss"), before, after):
             if not np.allclose(_array(a), _array(b), rtol=TOLERANCE, atol=TOLERANCE):
                 raise ContractFailure(f"rebuilt from recipe.yaml, {which} of {label} logits is {float(_array(b)):.6g}, was {float(_array(a)):.6g}")

@@ -1,4 +1,6 @@
-"""Adversarial losses on D's raw outputs: binary cross-entropy (``bce``) and least squares (``lsgan``).
+"""Adversarial losses on D's raw outputs: binary cross-entropy (``bce``), least squares
+(``lsgan``), hinge (``hinge``), Wasserstein with gradient penalty (``wgan_gp``) and the
+relativistic average BCE (``ragan``).
 
 The losses are written with ``keras.ops`` so they run inside a compiled (``tf.function``,
 XLA) train step. Inputs are cast to float32 first, because a mixed-precision D may hand
@@ -18,6 +20,9 @@ from ganlab import GanlabError, Loss, hookimpl
 def register_losses(register):
     register("bce", bce)
     register("lsgan", lsgan)
+    register("hinge", hinge)
+    register("wgan_gp", wgan_gp)
+    register("ragan", ragan)
 
 
 def bce(generator_loss: Literal["non_saturating", "minimax"] = "non_saturating", label_smoothing: float = 0.0) -> Loss:
@@ -50,6 +55,38 @@ def lsgan(a: float = 0.0, b: float = 1.0, c: float = 1.0) -> Loss:
     return LSGANLoss(a, b, c)
 
 
+def hinge() -> Loss:
+    """Hinge loss (Lim & Ye 2017; Miyato et al. 2018), D's outputs as margins.
+
+    D minimises mean(relu(1 - D(x))) + mean(relu(1 + D(G(z)))); G minimises -mean(D(G(z))).
+    """
+    return HingeLoss()
+
+
+def wgan_gp(gp_weight: float = 10.0) -> Loss:
+    """Wasserstein GAN with gradient penalty (Gulrajani et al. 2017); use k = 5 D steps.
+
+    D (the critic) minimises mean(D(G(z))) - mean(D(x)) + gp_weight * mean((||grad D(x_hat)||_2 - 1)^2),
+    where x_hat = e * x + (1 - e) * G(z) with one e ~ U(0, 1) per image and the gradient's
+    L2 norm is taken over all of an image's pixels. G minimises -mean(D(G(z))). The
+    penalty is per image, so D must not use batch norm (use layer norm or none).
+
+    Parameters:
+        gp_weight: lambda, the weight of the gradient penalty (10 in the paper).
+    """
+    return WGANGPLoss(gp_weight)
+
+
+def ragan() -> Loss:
+    """Relativistic average GAN with BCE (Jolicoeur-Martineau 2018): D judges reals against the average fake.
+
+    With C(x) D's raw output, D minimises 0.5 * [BCE(C(x) - mean C(G(z)), 1) +
+    BCE(C(G(z)) - mean C(x), 0)] and G the same with the targets swapped, so G's loss also
+    needs D's outputs on a real batch (means over the batch, per replica when distributed).
+    """
+    return RaGANLoss()
+
+
 @dataclasses.dataclass(frozen=True)
 class BCELoss(Loss):
     """See :func:`bce`."""
@@ -72,7 +109,7 @@ class BCELoss(Loss):
         fake_term = ops.mean(ops.softplus(fake))
         return 0.5 * (real_term + fake_term)
 
-    def g_loss(self, fake_logits):
+    def g_loss(self, fake_logits, real_logits=None):
         from keras import ops
 
         fake = _float32(fake_logits)
@@ -104,10 +141,89 @@ class LSGANLoss(Loss):
         real, fake = _float32(real_logits), _float32(fake_logits)
         return 0.5 * ops.mean(ops.square(real - self.b)) + 0.5 * ops.mean(ops.square(fake - self.a))
 
-    def g_loss(self, fake_logits):
+    def g_loss(self, fake_logits, real_logits=None):
         from keras import ops
 
         return 0.5 * ops.mean(ops.square(_float32(fake_logits) - self.c))
+
+
+class HingeLoss(Loss):
+    """See :func:`hinge`."""
+
+    def d_loss(self, real_logits, fake_logits):
+        from keras import ops
+
+        return ops.mean(ops.relu(1.0 - _float32(real_logits))) + ops.mean(ops.relu(1.0 + _float32(fake_logits)))
+
+    def g_loss(self, fake_logits, real_logits=None):
+        from keras import ops
+
+        return -ops.mean(_float32(fake_logits))
+
+
+@dataclasses.dataclass(frozen=True)
+class WGANGPLoss(Loss):
+    """See :func:`wgan_gp`."""
+
+    gp_weight: float
+
+    def __post_init__(self):
+        if not self.gp_weight >= 0:
+            raise GanlabError(f"loss wgan_gp: gp_weight must be >= 0, found {self.gp_weight!r}")
+
+    def d_loss(self, real_logits, fake_logits):
+        from keras import ops
+
+        return ops.mean(_float32(fake_logits)) - ops.mean(_float32(real_logits))
+
+    def g_loss(self, fake_logits, real_logits=None):
+        from keras import ops
+
+        return -ops.mean(_float32(fake_logits))
+
+    def penalty(self, discriminator, real, fake, seed):
+        if self.gp_weight == 0:
+            return None
+        return self.gp_weight * gradient_penalty(discriminator, real, fake, seed)
+
+
+def gradient_penalty(discriminator, real, fake, seed):
+    """mean over images of (||grad_x D(x)|| - 1)^2 at x = e * real + (1 - e) * fake, e ~ U(0, 1) per image."""
+    import keras
+    import tensorflow as tf
+    from keras import ops
+
+    shape = [tf.shape(real)[0]] + [1] * (len(real.shape) - 1)
+    e = ops.cast(keras.random.uniform(shape, seed=seed), real.dtype)
+    mixed = e * real + (1.0 - e) * ops.cast(fake, real.dtype)
+    with tf.GradientTape() as tape:
+        tape.watch(mixed)
+        scores = _float32(discriminator(mixed, training=True))
+    grads = _float32(tape.gradient(scores, mixed))  # each score depends on its own image only
+    norms = ops.sqrt(ops.sum(ops.square(grads), axis=list(range(1, len(real.shape)))) + 1e-12)
+    return ops.mean(ops.square(norms - 1.0))
+
+
+class RaGANLoss(Loss):
+    """See :func:`ragan`."""
+
+    g_needs_real = True
+
+    def d_loss(self, real_logits, fake_logits):
+        return _relativistic(real_logits, fake_logits)
+
+    def g_loss(self, fake_logits, real_logits=None):
+        return _relativistic(fake_logits, real_logits)
+
+
+def _relativistic(first, second):
+    """0.5 * [BCE(first - mean(second), 1) + BCE(second - mean(first), 0)], BCE on logits."""
+    from keras import ops
+
+    first, second = _float32(first), _float32(second)
+    ahead = first - ops.mean(second)
+    behind = second - ops.mean(first)
+    return 0.5 * (ops.mean(ops.softplus(-ahead)) + ops.mean(ops.softplus(behind)))
 
 
 def _float32(x):
