@@ -41,6 +41,8 @@ class AdversarialModel(keras.Model):
         d_batch="separate",
         seed=0,
         ema=None,
+        instance_noise=0.0,
+        total_steps=1,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -54,6 +56,8 @@ class AdversarialModel(keras.Model):
         self.noise_seed = keras.random.SeedGenerator(seed)
         self.ema_decay = ema
         self.ema_generator = _shadow(generator) if ema else None
+        self.instance_noise = instance_noise
+        self.total_steps = total_steps
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
         self.built = True  # G and D arrive built; spares fit a symbolic build under a strategy
 
@@ -114,10 +118,23 @@ class AdversarialModel(keras.Model):
         # global batch B take the same step as one device with B.
         return loss / tf.cast(_replica()[0], loss.dtype)
 
+    def _with_instance_noise(self, images):
+        """Images plus N(0, s^2) noise, s annealed linearly from ``instance_noise`` to 0 over the run.
+
+        Instance noise (Sonderby et al. 2016) blurs the real and generated distributions
+        for D early on, so that they overlap and D's gradients stay informative.
+        """
+        if not self.instance_noise:
+            return images
+        progress = tf.minimum(tf.cast(self.g_optimizer.iterations, tf.float32) / float(self.total_steps), 1.0)
+        std = tf.cast(self.instance_noise * (1.0 - progress), images.dtype)
+        return images + std * keras.random.normal(tf.shape(images), dtype=images.dtype, seed=self.noise_seed)
+
     def _d_step(self, real):
         batch = tf.shape(real)[0]
         fake = tf.stop_gradient(self.generator(self.sample_z(batch), training=True))
-        fake = tf.cast(fake, real.dtype)
+        fake = self._with_instance_noise(tf.cast(fake, real.dtype))
+        real = self._with_instance_noise(real)
         with tf.GradientTape() as tape:
             if self.d_batch == "concat":
                 logits = self.discriminator(tf.concat([real, fake], axis=0), training=True)
@@ -138,9 +155,10 @@ class AdversarialModel(keras.Model):
         loss = self.adversarial_loss
         z = self.sample_z(tf.shape(real)[0])
         with tf.GradientTape() as tape:
-            fake_logits = self.discriminator(self.generator(z, training=True), training=True)
+            fake = self._with_instance_noise(self.generator(z, training=True))
+            fake_logits = self.discriminator(fake, training=True)
             if loss.g_needs_real:  # relativistic: G's loss compares its fakes with reals
-                g_loss = loss.g_loss(fake_logits, self.discriminator(real, training=True))
+                g_loss = loss.g_loss(fake_logits, self.discriminator(self._with_instance_noise(real), training=True))
             else:
                 g_loss = loss.g_loss(fake_logits)
             scaled = self._replica_scale(g_loss)

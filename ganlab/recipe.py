@@ -77,6 +77,12 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "optimizer": OPTIMIZER,
         "g_optimizer": "overrides",
         "d_optimizer": "overrides",
+        "instance_noise": Setting(
+            float,
+            0.0,
+            "std of Gaussian noise added to every image D sees (G's output units), annealed linearly to 0 by the last step",
+            at_least(0),
+        ),
         "ema": Setting(
             float | None,
             None,

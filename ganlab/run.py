@@ -27,7 +27,7 @@ import numpy as np
 
 from ganlab import __version__, checkpoint, distribute
 from ganlab.errors import GanlabError, TrainingDiverged
-from ganlab.recipe import PROVENANCE, dump_yaml, load_recipe
+from ganlab.recipe import dump_yaml, load_recipe
 
 #: Keys a resumed run may change: how long to train, and (any ``distribute`` key) on what.
 RESUMABLE_CHANGES = {"training.epochs", "training.steps"}
@@ -110,11 +110,10 @@ def train(recipe, out=None) -> Path:
 
 def _restart_point(recipe, run_dir):
     """The checkpoint a restarted multi-worker chief continues from (None: none written yet)."""
-    import yaml
+    from ganlab.plugins import load_registry
 
-    stored = yaml.safe_load((run_dir / "recipe.yaml").read_text()) or {}
-    stored.pop(PROVENANCE, None)
-    changed = changed_keys(stored, yaml.safe_load(dump_yaml(recipe.data)))
+    # Read back as the CLI reads recipes, so that keys added to ganlab since do not differ.
+    changed = changed_keys(load_recipe(run_dir / "recipe.yaml", load_registry()).data, recipe.data)
     if changed:
         raise GanlabError(f"--out {run_dir} holds a run of another recipe (these differ: {', '.join(changed)}); choose a new --out")
     found = checkpoint.latest(run_dir)
@@ -202,7 +201,8 @@ def _build_model(recipe, image_shape, steps_per_execution, placement, jit_compil
     if placement and placement.distributed and recipe["distribute"]["sync_batch_norm"]:
         distribute.synchronize_batch_norm(generator, discriminator)  # before the EMA copy is cloned from G
     model = AdversarialModel(
-        generator, discriminator, loss, t["latent_dim"], noise=t["noise"], d_steps=t["d_steps"], d_batch=t["d_batch"], seed=t["seed"], ema=t["ema"]
+        generator, discriminator, loss, t["latent_dim"], noise=t["noise"], d_steps=t["d_steps"], d_batch=t["d_batch"], seed=t["seed"], ema=t["ema"],
+        instance_noise=t["instance_noise"], total_steps=total_steps,
     )
 
     jit_compile = t["jit_compile"] if jit_compile is None else jit_compile
