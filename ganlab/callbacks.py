@@ -9,6 +9,8 @@ Files they write, relative to the run directory:
                             output.eval_every is on), health warnings
     losses.png              D and G loss, and D accuracy, against epoch       LossPlot
 
+``DValidation`` adds D's accuracy on held-out real images to the epoch's logs.
+
 Every file is replaced atomically (see ``ganlab.images.atomic_path``), except that
 metrics.csv is appended to, one flushed row per epoch.
 """
@@ -22,6 +24,7 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from ganlab.images import atomic_path, save_png, write_gif
 
@@ -29,8 +32,12 @@ from ganlab.images import atomic_path, save_png, write_gif
 LOGGED = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
 #: Columns filled by ``QualityCheck`` on the epochs it evaluates; empty otherwise.
 QUALITY = ("classifier_score", "classes_covered", "kl_to_uniform", "fid")
+#: Columns filled by ``DValidation`` when ``training.d_validation`` holds real images out.
+VALIDATION = ("d_acc_train_real", "d_acc_val_real")
 #: The columns of metrics.csv, in order.
-COLUMNS = ("epoch", "step", *LOGGED, "epoch_seconds", "elapsed_seconds", *QUALITY, "health")
+COLUMNS = ("epoch", "step", *LOGGED, "epoch_seconds", "elapsed_seconds", *QUALITY, *VALIDATION, "health")
+#: Images of each part ``DValidation`` judges: enough for a two-digit accuracy, cheap.
+VALIDATION_IMAGES = 1000
 
 _SAMPLE_NAME = re.compile(r"epoch_(\d+)\.png")
 
@@ -116,12 +123,39 @@ class MetricsCSV(keras.callbacks.Callback):
         self.step += self.batches
         values = [logs.get(key) for key in LOGGED]
         values += [now - self.epoch_start, self.elapsed_before + now - self.train_start]
-        values += [logs.get(key) for key in QUALITY]
+        values += [logs.get(key) for key in (*QUALITY, *VALIDATION)]
         self.writer.writerow([epoch + 1, self.step, *map(_cell, values), self.health.message if self.health else ""])
         self.file.flush()
 
     def on_train_end(self, logs=None):
         self.file.close()
+
+
+class DValidation(keras.callbacks.Callback):
+    """D's accuracy on real images held out of training, beside real images it trains on.
+
+    After each epoch D judges (in inference mode) the same number of images from each
+    part. Accuracy on the training images far above the held-out ones means D is
+    memorising its training set: D overfitting, a common way GANs on small datasets fail.
+    """
+
+    def __init__(self, discriminator, training_images, held_out_images, output_range, threshold):
+        super().__init__()
+        from ganlab.data import scale_images
+
+        k = min(VALIDATION_IMAGES, len(training_images), len(held_out_images))
+        self.parts = {
+            "d_acc_train_real": scale_images(np.asarray(training_images[:k]), output_range),
+            "d_acc_val_real": scale_images(np.asarray(held_out_images[:k]), output_range),
+        }
+        self.discriminator, self.threshold = discriminator, threshold
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        for key, images in self.parts.items():
+            logits = np.asarray(self.discriminator.predict(images, batch_size=250, verbose=0), np.float32)
+            logs[key] = float(np.mean(logits > self.threshold))
 
 
 def read_rows(path) -> list[dict]:

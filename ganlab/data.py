@@ -33,6 +33,23 @@ def scale_images(images_uint8, output_range):
     return tf.cast(images_uint8, tf.float32) * ((high - low) / 255.0) + low
 
 
+def hold_out(images, fraction, seed):
+    """(training part, held-out part) of ``images``: a seeded random ``fraction`` is held out.
+
+    Both parts keep the dataset's order, and the same seed holds out the same images, so
+    a resumed run trains on exactly the images it trained on before.
+    """
+    n = len(images)
+    held = np.sort(np.random.default_rng(seed).permutation(n)[: max(1, round(n * fraction))])
+    return _subset(images, np.setdiff1d(np.arange(n), held)), _subset(images, held)
+
+
+def _subset(images, indices):
+    if isinstance(images, ImageFiles):
+        return ImageFiles([images.paths[i] for i in indices], images.shape[1:], images.decode)
+    return np.asarray(images)[indices]
+
+
 def real_stream(images, images_per_step, seed, output_range, start_step=0, d_steps=1, replicas=1):
     """An endless ``tf.data`` stream of ``images_per_step``-image batches from ``start_step`` on.
 

@@ -77,6 +77,12 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "optimizer": OPTIMIZER,
         "g_optimizer": "overrides",
         "d_optimizer": "overrides",
+        "d_validation": Setting(
+            float,
+            0.0,
+            "fraction of real images held out of training; D's accuracy on them is logged each epoch (D overfitting)",
+            lambda v: None if 0 <= v <= 0.5 else "must be in [0, 0.5]",
+        ),
         "instance_noise": Setting(
             float,
             0.0,

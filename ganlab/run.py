@@ -253,9 +253,9 @@ def _fit(recipe, run_dir, data, resume_from, placement):
 def _train(recipe, run_dir, data, resume_from, placement):
     import keras
 
-    from ganlab.callbacks import LossPlot, MetricsCSV, SampleGrids
+    from ganlab.callbacks import DValidation, LossPlot, MetricsCSV, SampleGrids
     from ganlab.control import Checkpointer, NaNStop, StepLimit
-    from ganlab.data import real_stream, steps_per_epoch
+    from ganlab.data import hold_out, real_stream, steps_per_epoch
     from ganlab.evaluate import Judge
     from ganlab.health import HealthCheck
     from ganlab.quality import QualityCheck
@@ -263,7 +263,8 @@ def _train(recipe, run_dir, data, resume_from, placement):
 
     t, out = recipe["training"], recipe["output"]
     images_per_step = t["batch_size"] * t["d_steps"]
-    spe = steps_per_epoch(len(data), images_per_step, f"dataset '{recipe['data']['name']}'")
+    images, held_out = (data.images, None) if not t["d_validation"] else hold_out(data.images, t["d_validation"], t["seed"])
+    spe = steps_per_epoch(len(images), images_per_step, f"dataset '{recipe['data']['name']}'")
     if t["steps"] is not None:
         spe = min(spe, t["steps"])
     jit, per_call = distribute.execution(placement, t["jit_compile"], min(t["steps_per_execution"], spe))
@@ -308,9 +309,11 @@ def _train(recipe, run_dir, data, resume_from, placement):
     if judge is not None:
         sample = functools.partial(draw, model.sampler, latent_dim=t["latent_dim"], noise=t["noise"], output_range=output_range, seed=t["seed"] + 1)
         callbacks.insert(1, QualityCheck(judge, sample, out["eval_every"], epochs))
+    if held_out is not None:
+        callbacks.insert(1, DValidation(model.discriminator, images, held_out, output_range, model.adversarial_loss.threshold))
     if t["steps"] is not None:
         callbacks.insert(1, StepLimit(t["steps"]))
-    stream = real_stream(data.images, images_per_step, t["seed"], output_range, start_step=step0, d_steps=t["d_steps"], replicas=placement.replicas)
+    stream = real_stream(images, images_per_step, t["seed"], output_range, start_step=step0, d_steps=t["d_steps"], replicas=placement.replicas)
     try:
         model.fit(stream, epochs=epochs, initial_epoch=epoch0, steps_per_epoch=spe, callbacks=callbacks, shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
     except OSError as exc:

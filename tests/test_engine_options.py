@@ -28,3 +28,32 @@ def test_a_run_with_instance_noise_differs_only_by_it(reg, tmp_path):  # noqa: F
     assert meta["step"] == 4 and not np.array_equal(plain["discriminator/00000"], noisy["discriminator/00000"])
     with pytest.raises(GanlabError, match="instance_noise"):
         tiny(reg, instance_noise=-1.0)
+
+
+def test_hold_out_splits_arrays_and_files_the_same_way():
+    from ganlab.components import ImageFiles
+    from ganlab.data import hold_out
+
+    images = np.arange(20, dtype=np.uint8).reshape(20, 1, 1, 1)
+    kept, held = hold_out(images, 0.25, seed=3)
+    assert len(held) == 5 and len(kept) == 15
+    assert sorted(np.concatenate([kept, held]).ravel().tolist()) == list(range(20))
+    assert np.array_equal(hold_out(images, 0.25, seed=3)[1], held) and not np.array_equal(hold_out(images, 0.25, seed=4)[1], held)
+    files = ImageFiles([f"{i}.png" for i in range(20)], (1, 1, 1), decode=None)
+    kept_files, held_files = hold_out(files, 0.25, seed=3)
+    assert held_files.paths == [f"{i}.png" for i in held.ravel()] and len(kept_files) == 15
+
+
+def test_d_validation_logs_ds_accuracy_on_held_out_reals(reg, tmp_path):  # noqa: F811
+    from ganlab.callbacks import read_rows
+    from ganlab.run import train
+
+    run_dir = train(tiny(reg, epochs=2, d_validation=0.25), out=tmp_path / "run")
+    rows = read_rows(run_dir / "metrics.csv")
+    assert [row["step"] for row in rows] == ["2", "4"]  # 192 of 256 images train: 3 steps of 64, cut to executions of 2
+    for row in rows:
+        assert 0 <= float(row["d_acc_val_real"]) <= 1 and 0 <= float(row["d_acc_train_real"]) <= 1
+    plain = read_rows(train(tiny(reg, epochs=1), out=tmp_path / "plain") / "metrics.csv")
+    assert plain[0]["d_acc_val_real"] == ""
+    with pytest.raises(GanlabError, match="d_validation"):
+        tiny(reg, d_validation=0.9)
