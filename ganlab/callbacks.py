@@ -9,6 +9,9 @@ Files they write, relative to the run directory:
                             output.eval_every is on), health warnings
     losses.png              D and G loss, and D accuracy, against epoch       LossPlot
 
+    tensorboard/            the epoch logs and sample grids, for TensorBoard  TensorBoardLog
+                            (with output.tensorboard: true)
+
 ``DValidation`` adds D's accuracy on held-out real images to the epoch's logs.
 
 Every file is replaced atomically (see ``ganlab.images.atomic_path``), except that
@@ -69,6 +72,42 @@ class SampleGrids(keras.callbacks.Callback):
         frames = sample_paths(self.run_dir)
         if frames:
             write_gif(frames, self.run_dir / "progress.gif")
+
+
+class TensorBoardLog(keras.callbacks.Callback):
+    """Write each epoch's numeric logs and its sample grid to ``tensorboard/`` (``output.tensorboard``).
+
+    Placed after the callbacks that add to the logs (quality checks, D validation), so
+    TensorBoard shows what ``metrics.csv`` holds; the grid is the PNG ``SampleGrids`` just
+    wrote for the epoch, so G is not run twice. Steps on TensorBoard's axis are epochs.
+    """
+
+    def __init__(self, run_dir):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+
+    def on_train_begin(self, logs=None):
+        import tensorflow as tf
+
+        self.writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard"))
+
+    def on_epoch_end(self, epoch, logs=None):
+        import imageio.v3 as iio
+        import tensorflow as tf
+
+        done = epoch + 1
+        grid = self.run_dir / "samples" / f"epoch_{done:04d}.png"
+        with self.writer.as_default(step=done):
+            for key, value in (logs or {}).items():
+                if isinstance(value, (int, float)) or getattr(value, "shape", None) == ():
+                    tf.summary.scalar(key, float(value))
+            if grid.is_file():
+                image = iio.imread(grid)
+                tf.summary.image("samples", (image if image.ndim == 3 else image[..., None])[None])
+        self.writer.flush()
+
+    def on_train_end(self, logs=None):
+        self.writer.close()
 
 
 def sample_paths(run_dir) -> list[Path]:

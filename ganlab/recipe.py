@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import importlib.util
 import re
 from pathlib import Path
 from typing import Any, Callable, Literal
@@ -46,6 +47,13 @@ def positive(v):
 
 def unit_interval(v):
     return None if 0 <= v < 1 else "must be in [0, 1)"
+
+
+def _tensorboard_installed(v):
+    # TensorFlow no longer brings TensorBoard; find it without importing anything.
+    if v and importlib.util.find_spec("tensorboard") is None:
+        return "needs the tensorboard package: pip install tensorboard (or pip install 'ganlab[tensorboard]')"
+    return None
 
 
 OPTIMIZER = {
@@ -114,6 +122,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
             "epochs between quick quality checks logged to metrics.csv (0: off; needs a labelled dataset, see docs/metrics.md)",
             at_least(0),
         ),
+        "tensorboard": Setting(bool, False, "also log each epoch's metrics and sample grid to RUN_DIR/tensorboard", _tensorboard_installed),
     },
     "distribute": {
         "strategy": Setting(

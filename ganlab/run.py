@@ -253,7 +253,7 @@ def _fit(recipe, run_dir, data, resume_from, placement):
 def _train(recipe, run_dir, data, resume_from, placement):
     import keras
 
-    from ganlab.callbacks import DValidation, LossPlot, MetricsCSV, SampleGrids
+    from ganlab.callbacks import DValidation, LossPlot, MetricsCSV, SampleGrids, TensorBoardLog
     from ganlab.control import Checkpointer, NaNStop, StepLimit
     from ganlab.data import hold_out, real_stream, steps_per_epoch
     from ganlab.evaluate import Judge
@@ -309,6 +309,8 @@ def _train(recipe, run_dir, data, resume_from, placement):
     if judge is not None:
         sample = functools.partial(draw, model.sampler, latent_dim=t["latent_dim"], noise=t["noise"], output_range=output_range, seed=t["seed"] + 1)
         callbacks.insert(1, QualityCheck(judge, sample, out["eval_every"], epochs))
+    if out["tensorboard"]:
+        callbacks.append(TensorBoardLog(run_dir))
     if held_out is not None:
         callbacks.insert(1, DValidation(model.discriminator, images, held_out, output_range, model.adversarial_loss.threshold))
     if t["steps"] is not None:

@@ -57,3 +57,32 @@ def test_d_validation_logs_ds_accuracy_on_held_out_reals(reg, tmp_path):  # noqa
     assert plain[0]["d_acc_val_real"] == ""
     with pytest.raises(GanlabError, match="d_validation"):
         tiny(reg, d_validation=0.9)
+
+
+def test_tensorboard_logs_scalars_and_sample_grids(reg, tmp_path):  # noqa: F811
+    import tensorflow as tf
+
+    from ganlab.run import train
+
+    recipe = tiny(reg, epochs=2, d_validation=0.25)
+    recipe.data["output"]["tensorboard"] = True
+    run_dir = train(recipe, out=tmp_path / "run")
+    tags = {}
+    for events in (run_dir / "tensorboard").glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(events)):
+            for value in event.summary.value:
+                tags.setdefault(value.tag, set()).add(event.step)
+    assert tags["d_loss"] == tags["d_acc_val_real"] == tags["samples"] == {1, 2}
+
+
+def test_tensorboard_without_the_package_is_a_recipe_error(reg, monkeypatch):  # noqa: F811
+    import importlib.util
+
+    from ganlab.recipe import validate
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorboard" else real_find_spec(name, *a))
+    data = {**tiny(reg).data, "output": {"tensorboard": True}}
+    data.pop("provenance", None)
+    with pytest.raises(GanlabError, match=r"output.tensorboard.*pip install tensorboard"):
+        validate(data, reg, source="tiny.yaml")
