@@ -78,7 +78,7 @@ def real_stream(images, images_per_step, seed, output_range, start_step=0, d_ste
         .prefetch(tf.data.AUTOTUNE)
     )
     # Every worker of a multi-worker run builds this same stream and keeps its share of
-    # each batch (there are no files to shard by).
+    # each batch: sharding by file would lose the (seed, step) order.
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return stream.with_options(options)

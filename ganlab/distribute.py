@@ -21,6 +21,7 @@ import dataclasses
 import functools
 import json
 import os
+import re
 import shutil
 import tempfile
 
@@ -172,7 +173,7 @@ def _tpu_strategy(tpu):
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
-    except (ValueError, RuntimeError, tf.errors.OpError) as exc:
+    except Exception as exc:  # noqa: BLE001 (a name lookup, the GCE metadata server, gRPC and TF each fail in their own way)
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise GanlabError(
             f"distribute.tpu: cannot reach TPU '{tpu}' ({reason}); check the TPU name, zone and project, "
@@ -246,7 +247,7 @@ def lost_workers(placement, run_dir):
     except lost as exc:
         if placement.task is None:
             raise
-        reason = (exc.message.strip().splitlines() or [type(exc).__name__])[0]
+        reason = (re.sub(r"\{\{.*?\}\}\s*", "", exc.message).strip().splitlines() or [type(exc).__name__])[0]  # without TF's {{function_node ...}}
         raise ClusterLost(
             f"{placement.task}: lost contact with the cluster ({reason}); restart every worker with the same command "
             f"to continue from the last checkpoint in {run_dir}"

@@ -95,19 +95,10 @@ class AdversarialModel(keras.Model):
         return list(self.trackers.values())
 
     def sample_z(self, n):
-        """A batch of ``n`` latent vectors from the recipe's noise distribution.
-
-        Under a strategy with N replicas each replica draws the z of the whole global
-        batch (N x n) from the shared seed and keeps its own slice: the replicas' fakes
-        differ from each other, and together they are the batch one device would draw.
-        """
-        replicas, replica = _replica()
-        shape = (n * replicas, self.latent_dim)
+        """A batch of ``n`` latent vectors from the recipe's noise distribution."""
         if self.noise == "uniform":
-            z = keras.random.uniform(shape, -1.0, 1.0, seed=self.noise_seed)
-        else:
-            z = keras.random.normal(shape, seed=self.noise_seed)
-        return z if replicas == 1 else z[replica * n : (replica + 1) * n]
+            return _replica_share(lambda shape: keras.random.uniform(shape, -1.0, 1.0, seed=self.noise_seed), (n, self.latent_dim))
+        return _replica_share(lambda shape: keras.random.normal(shape, seed=self.noise_seed), (n, self.latent_dim))
 
     def call(self, z, training=False):
         return self.generator(z, training=training)
@@ -128,7 +119,7 @@ class AdversarialModel(keras.Model):
             return images
         progress = tf.minimum(tf.cast(self.g_optimizer.iterations, tf.float32) / float(self.total_steps), 1.0)
         std = tf.cast(self.instance_noise * (1.0 - progress), images.dtype)
-        return images + std * keras.random.normal(tf.shape(images), dtype=images.dtype, seed=self.noise_seed)
+        return images + std * _replica_share(lambda shape: keras.random.normal(shape, dtype=images.dtype, seed=self.noise_seed), tf.shape(images))
 
     def _d_step(self, real):
         batch = tf.shape(real)[0]
@@ -148,7 +139,7 @@ class AdversarialModel(keras.Model):
                 d_loss = d_loss + penalty
             scaled = self._replica_scale(d_loss)
         variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        _apply_gradients(self.d_optimizer, tape.gradient(scaled, variables), variables)
         return d_loss, real_logits, fake_logits
 
     def _g_step(self, real):
@@ -163,7 +154,7 @@ class AdversarialModel(keras.Model):
                 g_loss = loss.g_loss(fake_logits)
             scaled = self._replica_scale(g_loss)
         variables = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        _apply_gradients(self.g_optimizer, tape.gradient(scaled, variables), variables)
         return g_loss
 
     def train_step(self, real):
@@ -195,6 +186,38 @@ def _replica():
     if context is None:  # cross-replica context: not inside a train step
         return 1, 0
     return context.num_replicas_in_sync, context.replica_id_in_sync_group
+
+
+def _replica_share(draw, shape):
+    """``draw(shape)``, random numbers for this replica's share of a batch of ``shape[0]`` per replica.
+
+    Under N replicas each replica draws for the whole global batch (N x shape[0] rows)
+    from the shared seed and keeps its own rows: the replicas' numbers differ from each
+    other, and together they are those one device draws for the global batch (the
+    replicas' shares are consecutive rows of it, see ``ganlab.data.real_stream``).
+    """
+    replicas, replica = _replica()
+    if replicas == 1:
+        return draw(shape)
+    n = shape[0]
+    rows = draw(tf.concat([[n * replicas], shape[1:]], axis=0))
+    return rows[replica * n : (replica + 1) * n]
+
+
+def _apply_gradients(optimizer, gradients, variables):
+    """Apply one replica's ``gradients``; Keras sums them across replicas first.
+
+    Keras clips each replica's gradients before that sum, so a global-norm clip
+    (``training.optimizer.clip_norm``) would act on 1/N of the gradient. With a clip and
+    several replicas the sum is made here instead, clipped as one device clips it, and
+    each replica hands Keras 1/N of the result: within the clip norm, so Keras leaves it
+    alone, and adding up to the clipped gradient.
+    """
+    replicas = _replica()[0]
+    if replicas > 1 and optimizer.global_clipnorm:
+        total = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, gradients)
+        gradients = [g / replicas for g in tf.clip_by_global_norm(total, optimizer.global_clipnorm)[0]]
+    optimizer.apply_gradients(zip(gradients, variables))
 
 
 def _logs_reduced_over_axis_0():
