@@ -4,14 +4,15 @@ ganlab does not distribute anything itself. It picks one of TensorFlow's strateg
 builds the models and optimizers in its scope (``ganlab.run.build_model``), and Keras's
 ``fit`` splits each global batch across the replicas and sums their gradients. What
 ganlab adds is what a GAN needs on top (see ``ganlab.engine`` and docs/distributed.md):
-losses divided by the number of replicas, z drawn for the global batch, the real batch
-laid out so each of the k D steps sees the same images on N replicas as on one device,
-and synchronised batch norm.
+losses divided by the number of replicas, z and instance noise drawn for the global
+batch, the real batch laid out so each of the k D steps sees the same images on N
+replicas as on one device, gradient clipping of the summed gradient, synchronised
+batch norm, and for multi_worker the chief's state shared at start.
 
 A strategy must exist before TensorFlow runs its first operation (logical CPU devices
 and the multi-worker collectives are configured at start-up), so ``place`` is the first
-thing a run does after validating its input; ``cluster`` reads TF_CONFIG without
-importing TensorFlow, so a bad TF_CONFIG costs no start-up time.
+thing a run does after validating its input; ``cluster`` reads TF_CONFIG in plain
+Python, so a bad TF_CONFIG is reported before TensorFlow's own, longer complaint.
 """
 
 from __future__ import annotations
@@ -122,8 +123,8 @@ def place(settings) -> Placement:
     Call before anything else touches TensorFlow's runtime: the logical CPU devices of
     ``devices`` and the collectives of ``multi_worker`` can only be set up at start-up.
     """
-    name = settings["strategy"]
-    return Placement(_strategy(name, settings["devices"], settings["tpu"]), name, check(settings))
+    task = check(settings)
+    return Placement(_strategy(settings["strategy"], settings["devices"], settings["tpu"]), settings["strategy"], task)
 
 
 @functools.cache
@@ -174,7 +175,7 @@ def _tpu_strategy(tpu):
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
     except Exception as exc:  # noqa: BLE001 (a name lookup, the GCE metadata server, gRPC and TF each fail in their own way)
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].split(". ")[0]
         raise GanlabError(
             f"distribute.tpu: cannot reach TPU '{tpu}' ({reason}); check the TPU name, zone and project, "
             f"or run on the TPU VM with distribute.tpu: local; {DOCS}"
@@ -229,7 +230,8 @@ def workspace(placement, run_dir):
         yield run_dir
         return
     scratch = tempfile.mkdtemp(prefix=f"ganlab-{placement.task.type}{placement.task.index}-")
-    print(f"ganlab: {placement.task}: the chief writes {run_dir}; this worker writes {scratch}, removed at the end", flush=True)
+    task = placement.task
+    print(f"ganlab: {task} ({task.workers} tasks): the chief writes {run_dir}; this worker writes {scratch}, removed at the end", flush=True)
     try:
         yield scratch
     finally:

@@ -49,6 +49,17 @@ def test_bad_tf_config_is_one_line(value, message):
     assert len(err.value.lines) == 1 and err.value.lines[0].startswith(message)
 
 
+def test_a_global_batch_that_does_not_split_evenly_is_refused():
+    from types import SimpleNamespace
+
+    from ganlab.distribute import Placement, check_batch
+
+    four = Placement(SimpleNamespace(num_replicas_in_sync=4), "mirrored")
+    check_batch(four, 64)
+    with pytest.raises(GanlabError, match=r"training.batch_size: 66 does not split evenly across the 4 replicas .*use a multiple of 4"):
+        check_batch(four, 66)
+
+
 def largest_difference(state, expected) -> float:
     """The largest absolute difference between two checkpoints' variables."""
     return max(float(np.max(np.abs(state[k].astype(float) - expected[k].astype(float)))) for k in expected)
@@ -63,6 +74,18 @@ def test_real_batches_are_laid_out_so_every_d_step_sees_the_one_device_images():
     shares = two.reshape(2, 3, 4)  # replica r's contiguous share, cut by the engine into 3 D-step slices
     for step in range(3):
         assert sorted(shares[:, step].ravel()) == sorted(one[8 * step : 8 * (step + 1)])
+
+
+def test_logical_devices_cannot_be_made_once_tensorflow_runs():
+    import tensorflow as tf
+
+    from ganlab.distribute import place
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("devices counts GPUs on this machine")
+    tf.constant(1.0).numpy()  # TensorFlow's runtime is up
+    with pytest.raises(GanlabError, match="cannot split the CPU into 3 logical devices: TensorFlow already started"):
+        place({"strategy": "mirrored", "devices": 3, "tpu": None})
 
 
 # Runs in its own process: the CPU is split into two logical devices before TensorFlow starts.

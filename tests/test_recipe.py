@@ -45,6 +45,7 @@ def test_defaults_are_filled_in_from_signatures_and_settings(tmp_path, reg):
     assert recipe["generator"]["hidden"] == (256, 512, 1024)
     assert recipe["loss"] == {"name": "bce", "generator_loss": "non_saturating", "label_smoothing": 0.0}
     assert recipe["training"]["batch_size"] == 128 and recipe["training"]["noise"] == "normal"
+    assert recipe["distribute"] == {"strategy": "none", "devices": None, "sync_batch_norm": True, "tpu": None}
     assert optimizer_settings(recipe, "g") == {"name": "adam", "learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
     assert recipe["output"]["dir"] == "runs"
 
@@ -90,6 +91,9 @@ def test_unknown_parameter_and_section_and_key(tmp_path, reg):
         ("loss.label_smoothing=true", "loss.label_smoothing: expected float, found bool true"),
         ("training.optimizer.beta_1=1.0", "training.optimizer.beta_1: must be in [0, 1), found 1.0"),
         ("data.split=valid", "data.split: expected one of 'train', 'test', found 'valid'"),
+        ("distribute.strategy=horovod", "distribute.strategy: expected one of 'none', 'mirrored', 'multi_worker', 'tpu', found 'horovod'"),
+        ("distribute.devices=2", "distribute.devices: only used with strategy mirrored; remove it or set distribute.strategy: mirrored"),
+        ("distribute.tpu=my-tpu", "distribute.tpu: only used with strategy tpu; remove it or set distribute.strategy: tpu"),
     ],
 )
 def test_type_and_range_errors_name_the_key_and_the_override(tmp_path, reg, override, expected):
