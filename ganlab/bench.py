@@ -88,7 +88,7 @@ def bench(recipe, steps=100, started=None) -> dict:
     import keras
 
     from ganlab.data import real_stream
-    from ganlab.run import build_model, load_data
+    from ganlab.run import build_model, load_data, num_classes
 
     from ganlab.errors import GanlabError
 
@@ -100,10 +100,11 @@ def bench(recipe, steps=100, started=None) -> dict:
     data = load_data(recipe)
     keras.utils.set_random_seed(t["seed"])
     per_call = t["steps_per_execution"]
-    model = build_model(recipe, data.image_shape, per_call, total_steps=steps)
+    classes = num_classes(recipe, data)
+    model = build_model(recipe, data.image_shape, per_call, total_steps=steps, classes=classes)
     output_range = getattr(model.generator, "output_range", (-1.0, 1.0))
     images_per_step = t["batch_size"] * t["d_steps"]
-    stream = iter(real_stream(data.images, images_per_step, t["seed"], output_range))
+    stream = iter(real_stream(data.images, images_per_step, t["seed"], output_range, labels=None if classes is None else data.labels))
     model.make_train_function()
     train = model.train_function
 

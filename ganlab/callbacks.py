@@ -53,12 +53,13 @@ class SampleGrids(keras.callbacks.Callback):
     The grid is also written after ``final_epoch``. The GIF is rebuilt from every
     ``samples/epoch_*.png`` there is, so a resumed run's GIF starts at epoch 1; grids
     after ``initial_epoch`` belong to epochs being trained again and are removed.
+    ``cols`` fixes the grid's width (a conditional G's grid has one row per class).
     """
 
-    def __init__(self, run_dir, generate, every: int = 1, final_epoch: int | None = None, initial_epoch: int = 0):
+    def __init__(self, run_dir, generate, every: int = 1, final_epoch: int | None = None, initial_epoch: int = 0, cols: int | None = None):
         super().__init__()
         self.run_dir = Path(run_dir)
-        self.generate, self.every, self.final_epoch = generate, every, final_epoch
+        self.generate, self.every, self.final_epoch, self.cols = generate, every, final_epoch, cols
         for path in sample_paths(self.run_dir):
             if int(_SAMPLE_NAME.fullmatch(path.name).group(1)) > initial_epoch:
                 path.unlink()
@@ -66,7 +67,7 @@ class SampleGrids(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1
         if done % self.every == 0 or done == self.final_epoch:
-            save_png(self.run_dir / "samples" / f"epoch_{done:04d}.png", self.generate())
+            save_png(self.run_dir / "samples" / f"epoch_{done:04d}.png", self.generate(), self.cols)
 
     def on_train_end(self, logs=None):
         frames = sample_paths(self.run_dir)
@@ -176,17 +177,19 @@ class DValidation(keras.callbacks.Callback):
     After each epoch D judges (in inference mode) the same number of images from each
     part. Accuracy on the training images far above the held-out ones means D is
     memorising its training set: D overfitting, a common way GANs on small datasets fail.
+    ``labels`` are the two parts' labels, ``(training, held out)``, for a conditional D
+    (which judges each image with its label); ``(None, None)`` otherwise.
     """
 
-    def __init__(self, discriminator, training_images, held_out_images, output_range, threshold):
+    def __init__(self, discriminator, training_images, held_out_images, output_range, threshold, labels=(None, None)):
         super().__init__()
         from ganlab.data import scale_images
 
         k = min(VALIDATION_IMAGES, len(training_images), len(held_out_images))
-        self.parts = {
-            "d_acc_train_real": scale_images(np.asarray(training_images[:k]), output_range),
-            "d_acc_val_real": scale_images(np.asarray(held_out_images[:k]), output_range),
-        }
+        self.parts = {}
+        for key, images, part_labels in (("d_acc_train_real", training_images, labels[0]), ("d_acc_val_real", held_out_images, labels[1])):
+            scaled = scale_images(np.asarray(images[:k]), output_range)
+            self.parts[key] = scaled if part_labels is None else [np.asarray(scaled), np.asarray(part_labels[:k], np.int32)]
         self.discriminator, self.threshold = discriminator, threshold
 
     def on_epoch_end(self, epoch, logs=None):

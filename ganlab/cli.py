@@ -132,7 +132,7 @@ def cmd_sample(args):
     from ganlab.sample import sample
 
     import_tensorflow_quietly()
-    sample(args.run_dir, args.output, n=args.n, seed=args.seed)
+    sample(args.run_dir, args.output, n=args.n, seed=args.seed, label=args.label)
 
 
 def cmd_eval(args):
@@ -214,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("sample", help="draw images from a trained generator", description="Draw images from a run's final generator.")
     _add_draw(p, 64, "number of images (default 64)")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="a .png grid, or a .npz of images in [0, 1]")
+    p.add_argument("--label", type=int, metavar="K", help="conditional runs: draw every image of class K (default: the classes in turn)")
     p.set_defaults(func=cmd_sample)
 
     p = commands.add_parser(

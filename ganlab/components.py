@@ -25,6 +25,12 @@ CONTEXT_ARGS = {
     "dataset": (),
 }
 
+#: Arguments ganlab supplies only to builders that name them. A generator or
+#: discriminator builder with a ``num_classes`` parameter is *conditional*: ganlab passes
+#: the dataset's class count (largest label + 1), and the model takes ``[z, labels]`` (G)
+#: or ``[images, labels]`` (D), labels int32 of shape (batch,).
+OPTIONAL_CONTEXT_ARGS = {"generator": ("num_classes",), "discriminator": ("num_classes",), "loss": (), "dataset": ()}
+
 REQUIRED = inspect.Parameter.empty
 
 
@@ -71,13 +77,26 @@ class Component:
 
     @property
     def params(self) -> list[Param]:
-        return builder_params(self.builder, CONTEXT_ARGS[self.kind])
+        return builder_params(self.builder, CONTEXT_ARGS[self.kind] + OPTIONAL_CONTEXT_ARGS[self.kind])
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the builder takes ``num_classes``: its model takes labels beside z or images."""
+        return is_conditional(self.kind, self.builder)
 
     def build(self, **kwargs):
         """Call the builder; what it returns is checked against the kind's contract."""
         from ganlab.contracts import check_built
 
         return check_built(self, self.builder(**kwargs), kwargs)
+
+
+def is_conditional(kind: str, builder: Callable) -> bool:
+    """Whether a ``kind`` builder names ``num_classes`` (``**kwargs`` alone does not count)."""
+    try:
+        return "num_classes" in OPTIONAL_CONTEXT_ARGS[kind] and "num_classes" in inspect.signature(builder).parameters
+    except (TypeError, ValueError):  # no readable signature: builder_problem reports it
+        return False
 
 
 def builder_params(builder: Callable, context_args=()) -> list[Param]:

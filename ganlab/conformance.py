@@ -44,6 +44,8 @@ from ganlab.recipe import SETTINGS, dump_yaml, load_value
 #: Images the models are checked on unless told otherwise: MNIST's.
 IMAGE_SHAPE = (28, 28, 1)
 LATENT_DIM = SETTINGS["training"]["latent_dim"].default
+#: Classes conditional models are built for (``num_classes``): MNIST's.
+NUM_CLASSES = 10
 
 
 class ContractBroken(GanlabError):
@@ -140,6 +142,7 @@ class ComponentCheck:
         self.given = dict(params)
         self.image_shape = tuple(image_shape)
         self.latent_dim = latent_dim
+        self.num_classes = NUM_CLASSES  # given to conditional generators and discriminators
         self.values: dict = {}
         self.built: list = []  # (label, object): the given build first, then the variants
 
@@ -167,7 +170,23 @@ class ComponentCheck:
         """Build the component with ``values`` and the context arguments its kind gets."""
         context = {"latent_dim": self.latent_dim, "image_shape": self.image_shape}
         context = {k: v for k, v in context.items() if k in CONTEXT_ARGS[self.component.kind]}
+        if self.component.conditional:
+            context["num_classes"] = self.num_classes
         return self.component.build(**context, **values)
+
+    def feed(self, batch, labels=None):
+        """What the model is called with for ``batch`` (z or images): ``[batch, labels]`` if conditional.
+
+        ``labels`` default to the classes in turn, 0, 1, 2, ... (int32, one per row).
+        """
+        import keras
+        import numpy as np
+
+        if not self.component.conditional:
+            return batch
+        labels = np.arange(len(batch), dtype=np.int32) % self.num_classes if labels is None else labels
+        # Keras refuses a mix of tensors and arrays as one call's inputs.
+        return [batch, keras.ops.convert_to_tensor(labels) if keras.ops.is_tensor(batch) else labels]
 
     def _parameters(self):
         problem = builder_problem(self.component.kind, self.component.builder)

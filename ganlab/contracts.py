@@ -42,8 +42,11 @@ def _check_model(where, kind, model, kwargs):
         given, expected = (2, kwargs["latent_dim"]), (2, *image_shape)
     else:
         given, expected = (2, *image_shape), (2, 1)
+    inputs = np.zeros(given, np.float32)
+    if "num_classes" in kwargs:  # conditional: the labels are the model's second input
+        inputs, given = [inputs, np.zeros(2, np.int32)], f"{given} with labels of shape (2,)"
     try:
-        out = model(np.zeros(given, np.float32), training=False)
+        out = model(inputs, training=False)
     except Exception as exc:
         raise GanlabError(f"{where}: the model fails on a batch of shape {given}: {one_line(exc)}") from exc
     if tuple(out.shape) != expected:

@@ -50,8 +50,11 @@ def _subset(images, indices):
     return np.asarray(images)[indices]
 
 
-def real_stream(images, images_per_step, seed, output_range, start_step=0, d_steps=1, replicas=1):
+def real_stream(images, images_per_step, seed, output_range, start_step=0, d_steps=1, replicas=1, labels=None):
     """An endless ``tf.data`` stream of ``images_per_step``-image batches from ``start_step`` on.
+
+    With ``labels`` (integers, one per image: a conditional GAN) each element is a pair
+    ``(images, labels)``, the labels int32 and in the images' order.
 
     A ``tf.distribute`` strategy gives each of its ``replicas`` a contiguous share of a
     batch, and each replica cuts its share into ``d_steps`` slices, one per D step. So
@@ -70,13 +73,14 @@ def real_stream(images, images_per_step, seed, output_range, start_step=0, d_ste
         batches = tf.reshape(tf.transpose(shares, (0, 2, 1, 3)), (spe, images_per_step))
         return tf.data.Dataset.from_tensor_slices(batches)
 
-    stream = (
-        tf.data.Dataset.range(start_step // spe, np.iinfo(np.int64).max)
-        .flat_map(epoch_batches)
-        .skip(start_step % spe)
-        .apply(_image_batches(images, images_per_step, output_range))
-        .prefetch(tf.data.AUTOTUNE)
-    )
+    indices = tf.data.Dataset.range(start_step // spe, np.iinfo(np.int64).max).flat_map(epoch_batches).skip(start_step % spe)
+    stream = indices.apply(_image_batches(images, images_per_step, output_range))
+    if labels is not None:
+        # A second pass over the same (seed, step) indices: the i-th label batch belongs
+        # to the i-th image batch, however the images are gathered or decoded.
+        values = tf.constant(np.asarray(labels, np.int32))
+        stream = tf.data.Dataset.zip((stream, indices.map(lambda idx: tf.gather(values, idx))))
+    stream = stream.prefetch(tf.data.AUTOTUNE)
     # Every worker of a multi-worker run builds this same stream and keeps its share of
     # each batch: sharding by file would lose the (seed, step) order.
     options = tf.data.Options()

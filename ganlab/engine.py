@@ -14,6 +14,10 @@ Vocabulary of the classic Keras GAN write-ups, and where it lives here:
 - **Losses that need more than logits**: a loss's ``penalty`` (e.g. WGAN-GP's gradient
   penalty) is added to D's loss inside D's tape; a relativistic loss (``g_needs_real``)
   also gets D's outputs on the last real slice in the AM step.
+- **Conditional GANs** (``num_classes`` set): each train step receives ``(images,
+  labels)``; G draws fakes for the labels of the real slice it is paired with (so fakes
+  have the data's class frequencies), and D judges every image with its label: D(x, y),
+  G(z, y). Without labels every call is the unconditional one, unchanged.
 
 Because this is a ``keras.Model``, ``fit`` provides progress bars, callbacks,
 ``steps_per_execution``, ``jit_compile`` and ``tf.distribute`` support.
@@ -43,6 +47,7 @@ class AdversarialModel(keras.Model):
         ema=None,
         instance_noise=0.0,
         total_steps=1,
+        num_classes=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -58,6 +63,7 @@ class AdversarialModel(keras.Model):
         self.ema_generator = _shadow(generator) if ema else None
         self.instance_noise = instance_noise
         self.total_steps = total_steps
+        self.num_classes = num_classes  # None: unconditional G and D
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
         self.built = True  # G and D arrive built; spares fit a symbolic build under a strategy
 
@@ -103,6 +109,23 @@ class AdversarialModel(keras.Model):
     def call(self, z, training=False):
         return self.generator(z, training=training)
 
+    def _generate(self, z, labels):
+        """G(z), or G(z, y) for a conditional G, in training mode."""
+        return self.generator(z if labels is None else [z, labels], training=True)
+
+    def _judge(self, images, labels):
+        """D's logits for ``images`` (with their labels, for a conditional D), in training mode."""
+        return self.discriminator(images if labels is None else [images, labels], training=True)
+
+    def _critic(self, labels):
+        """D as a function of images alone, for ``Loss.penalty``: the labels are bound.
+
+        A penalty then takes gradients with respect to the images only, conditional or not.
+        """
+        if labels is None:
+            return self.discriminator
+        return lambda images, training=False: self.discriminator([images, labels], training=training)
+
     def _replica_scale(self, loss):
         # Each replica's loss is a mean over its share of the batch and the replicas'
         # gradients are summed, so dividing by their number makes N replicas with a
@@ -121,20 +144,21 @@ class AdversarialModel(keras.Model):
         std = tf.cast(self.instance_noise * (1.0 - progress), images.dtype)
         return images + std * _replica_share(lambda shape: keras.random.normal(shape, dtype=images.dtype, seed=self.noise_seed), tf.shape(images))
 
-    def _d_step(self, real):
+    def _d_step(self, real, labels=None):
         batch = tf.shape(real)[0]
-        fake = tf.stop_gradient(self.generator(self.sample_z(batch), training=True))
+        fake = tf.stop_gradient(self._generate(self.sample_z(batch), labels))
         fake = self._with_instance_noise(tf.cast(fake, real.dtype))
         real = self._with_instance_noise(real)
         with tf.GradientTape() as tape:
             if self.d_batch == "concat":
-                logits = self.discriminator(tf.concat([real, fake], axis=0), training=True)
+                both = None if labels is None else tf.concat([labels, labels], axis=0)
+                logits = self._judge(tf.concat([real, fake], axis=0), both)
                 real_logits, fake_logits = logits[:batch], logits[batch:]
             else:
-                real_logits = self.discriminator(real, training=True)
-                fake_logits = self.discriminator(fake, training=True)
+                real_logits = self._judge(real, labels)
+                fake_logits = self._judge(fake, labels)
             d_loss = self.adversarial_loss.d_loss(real_logits, fake_logits)
-            penalty = self.adversarial_loss.penalty(self.discriminator, real, fake, self.noise_seed)
+            penalty = self.adversarial_loss.penalty(self._critic(labels), real, fake, self.noise_seed)
             if penalty is not None:
                 d_loss = d_loss + penalty
             scaled = self._replica_scale(d_loss)
@@ -142,14 +166,14 @@ class AdversarialModel(keras.Model):
         _apply_gradients(self.d_optimizer, tape.gradient(scaled, variables), variables)
         return d_loss, real_logits, fake_logits
 
-    def _g_step(self, real):
+    def _g_step(self, real, labels=None):
         loss = self.adversarial_loss
         z = self.sample_z(tf.shape(real)[0])
         with tf.GradientTape() as tape:
-            fake = self._with_instance_noise(self.generator(z, training=True))
-            fake_logits = self.discriminator(fake, training=True)
+            fake = self._with_instance_noise(self._generate(z, labels))
+            fake_logits = self._judge(fake, labels)
             if loss.g_needs_real:  # relativistic: G's loss compares its fakes with reals
-                g_loss = loss.g_loss(fake_logits, self.discriminator(self._with_instance_noise(real), training=True))
+                g_loss = loss.g_loss(fake_logits, self._judge(self._with_instance_noise(real), labels))
             else:
                 g_loss = loss.g_loss(fake_logits)
             scaled = self._replica_scale(g_loss)
@@ -158,12 +182,18 @@ class AdversarialModel(keras.Model):
         return g_loss
 
     def train_step(self, real):
-        if isinstance(real, (tuple, list)):  # (images, labels, ...) from Keras's adapters
+        labels = None
+        if isinstance(real, (tuple, list)):  # (images, labels) from ganlab.data.real_stream
+            labels = real[1] if self.num_classes is not None else None
             real = real[0]
         batch = tf.shape(real)[0] // self.d_steps
+
+        def part(i):  # the i-th slice of the images (and of their labels)
+            return real[i * batch : (i + 1) * batch], None if labels is None else labels[i * batch : (i + 1) * batch]
+
         for i in range(self.d_steps):  # k is static: the loop unrolls into the graph
-            d_loss, real_logits, fake_logits = self._d_step(real[i * batch : (i + 1) * batch])
-        g_loss = self._g_step(real[(self.d_steps - 1) * batch : self.d_steps * batch])
+            d_loss, real_logits, fake_logits = self._d_step(*part(i))
+        g_loss = self._g_step(*part(self.d_steps - 1))
         if self.ema_generator is not None:
             self._update_ema()
         threshold = self.adversarial_loss.threshold

@@ -7,6 +7,10 @@ held-out real images (H), each a quarter of the data but at most 10,000 images, 
 rest to train the classifier (C), which therefore never sees R or H. The
 real-data baseline is H against R, computed exactly as the samples are, at the same
 count: a number is only meaningful next to it. See docs/metrics.md for the formulas.
+
+A conditional run's generator draws the classes in turn (0, 1, ..., K-1, 0, ...), and
+every row also gets the per-class accuracy: the share of images of class k (requested
+from G, or the true class of a real image) that the classifier labels k.
 """
 
 from __future__ import annotations
@@ -130,7 +134,7 @@ def evaluate(run_dir, registry, n=None, seed=0, overrides=(), log=print) -> dict
     """Evaluate a finished run; appends the result to ``RUN_DIR/eval.json`` and returns it."""
     import keras
 
-    from ganlab.run import draw, load_data, stored_output_range
+    from ganlab.run import cycling_labels, draw, load_data, stored_num_classes, stored_output_range
 
     run_dir = Path(run_dir)
     recipe = _finished_run(run_dir, registry, overrides)
@@ -142,23 +146,37 @@ def evaluate(run_dir, registry, n=None, seed=0, overrides=(), log=print) -> dict
     reference = judge.reference_features(n)
     training = recipe["training"]
     output_range = stored_output_range(run_dir / "recipe.yaml")
+    classes = stored_num_classes(run_dir / "recipe.yaml")
+    labels = None if classes is None else cycling_labels(n, classes)
     rows = {"real_baseline": score(h_probs, h_features, reference, judge.num_classes, seed)}
+    if classes is not None:
+        rows["real_baseline"].update(conditional_score(h_probs, judge.held_out_labels[:n], classes))
     for name, file in (("generator", "generator.keras"), ("generator_raw", "generator_raw.keras")):
         if (run_dir / file).is_file():
             generator = keras.models.load_model(run_dir / file, compile=False)
-            images = draw(generator, n, training["latent_dim"], training["noise"], output_range, seed)
-            rows[name] = score(*judge.classify(images), reference, judge.num_classes, seed)
+            images = draw(generator, n, training["latent_dim"], training["noise"], output_range, seed, labels=labels)
+            probs, features = judge.classify(images)
+            rows[name] = score(probs, features, reference, judge.num_classes, seed)
+            if classes is not None:
+                rows[name].update(conditional_score(probs, labels, classes))
     result = {
         "created": datetime.datetime.now().isoformat(timespec="seconds"),
         "n": n,
         "seed": seed,
         "ema": training["ema"],
+        "num_classes": classes,
         "classifier": judge.provenance(accuracy),
         "reference": f"{judge.reference_text}, first {n} used",
         "results": rows,
     }
     _append(run_dir / RESULTS, result)
     return result
+
+
+def conditional_score(probs, requested, num_classes) -> dict:
+    """Per-class accuracy of images of known (requested or true) classes, and its mean over the classes."""
+    accuracy = metrics.class_accuracy(probs, requested, num_classes)
+    return {"class_accuracy": accuracy, "mean_class_accuracy": float(np.nanmean(accuracy))}
 
 
 def _append(path, result):
@@ -178,14 +196,24 @@ COLUMNS = [
 ]
 
 
+#: The column a conditional run's table adds: the mean over the classes of per-class accuracy.
+CONDITIONAL_COLUMN = ("mean_class_accuracy", "class acc", "{:.3f}")
+
+
 def table(result) -> str:
-    """A plain-text table of one evaluation."""
-    header = f"{'':<15}" + "".join(f"{title:>11}" for _, title, _ in COLUMNS)
+    """A plain-text table of one evaluation; a conditional run's adds per-class accuracy."""
+    rows = result["results"]
+    conditional = all("class_accuracy" in row for row in rows.values())
+    columns = COLUMNS + [CONDITIONAL_COLUMN] if conditional else COLUMNS
     lines = [
         f"n={result['n']} seed={result['seed']} classifier {result['classifier']['hash']} "
         f"(held-out accuracy {result['classifier']['held_out_accuracy']:.4f}); reference: {result['reference']}",
-        header,
+        f"{'':<15}" + "".join(f"{title:>11}" for _, title, _ in columns),
     ]
-    for name, row in result["results"].items():
-        lines.append(f"{name:<15}" + "".join(f"{fmt.format(row[key]):>11}" for key, _, fmt in COLUMNS))
+    for name, row in rows.items():
+        lines.append(f"{name:<15}" + "".join(f"{fmt.format(row[key]):>11}" for key, _, fmt in columns))
+    if conditional:
+        classes = len(next(iter(rows.values()))["class_accuracy"])
+        lines += ["per-class accuracy (images of class k that the classifier labels k):", f"{'':<15}" + "".join(f"{k:>7}" for k in range(classes))]
+        lines += [f"{name:<15}" + "".join(f"{value:>7.3f}" for value in row["class_accuracy"]) for name, row in rows.items()]
     return "\n".join(lines)

@@ -38,7 +38,7 @@ def generator_output(c):
         low, high = _output_range(model)
         for z_label, z in zs.items():
             for training in (False, True):
-                raw = model(z.astype(np.float32), training=training)
+                raw = model(c.feed(z.astype(np.float32)), training=training)
                 where = f"with {label}, {z_label}, training={training}"
                 if "float" not in _dtype_name(raw.dtype):
                     raise ContractFailure(f"{where}: images are {_dtype_name(raw.dtype)}, expected floating point")
@@ -52,7 +52,8 @@ def generator_output(c):
                         f"{where}: pixels span [{out.min():.4g}, {out.max():.4g}], outside output_range [{low}, {high}]; "
                         "end with a bounded activation (tanh, sigmoid) or set model.output_range"
                     )
-    return f"{(BATCH, *c.image_shape)} {_dtype_name(raw.dtype)} within output_range, for {len(zs)} z distributions and {len(c.built)} build(s)"
+    conditional = _label_matters(c, zs["z ~ N(0, 1)"].astype(np.float32), "images")
+    return f"{(BATCH, *c.image_shape)} {_dtype_name(raw.dtype)} within output_range, for {len(zs)} z distributions and {len(c.built)} build(s){conditional}"
 
 
 def generator_gradients(c):
@@ -61,7 +62,7 @@ def generator_gradients(c):
     model, rng = c.built[0][1], np.random.default_rng(1)
     weights = rng.standard_normal((BATCH, *c.image_shape)).astype(np.float32)
     z = rng.standard_normal((BATCH, c.latent_dim)).astype(np.float32)
-    return _gradients(model, z, lambda x: _weighted_sum(model(x, training=True), weights), inputs=False)
+    return _gradients(model, z, lambda x: _weighted_sum(model(c.feed(x), training=True), weights), inputs=False)
 
 
 def generator_round_trip(c):
@@ -70,7 +71,7 @@ def generator_round_trip(c):
 
     model = c.built[0][1]
     z = np.random.default_rng(2).standard_normal((BATCH, c.latent_dim)).astype(np.float32)
-    expected = _array(model(z, training=False))
+    expected = _array(model(c.feed(z), training=False))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "generator.keras"
         model.save(path)
@@ -80,11 +81,11 @@ def generator_round_trip(c):
             raise ContractFailure(
                 f"generator.keras does not load back ({one_line(exc)}); register custom layers with keras.saving.register_keras_serializable"
             ) from None
-    _same(expected, loaded(z, training=False), "after saving to generator.keras and loading it (ganlab sample)")
+    _same(expected, loaded(c.feed(z), training=False), "after saving to generator.keras and loading it (ganlab sample)")
     clone = keras.models.clone_model(model)
     clone.set_weights(model.get_weights())
-    _same(expected, clone(z, training=False), "for keras.models.clone_model with copied weights (training.ema)")
-    _same(expected, c.rebuilt(model)(z, training=False), "after a rebuild with the checkpoint's variables copied in (--resume)")
+    _same(expected, clone(c.feed(z), training=False), "for keras.models.clone_model with copied weights (training.ema)")
+    _same(expected, c.rebuilt(model)(c.feed(z), training=False), "after a rebuild with the checkpoint's variables copied in (--resume)")
     return "generator.keras, clone_model (EMA) and checkpoint restore give the same images"
 
 
@@ -96,13 +97,14 @@ def discriminator_output(c):
         for batch in (BATCH, 1):
             images = rng.uniform(-1, 1, (batch, *c.image_shape)).astype(np.float32)
             for training in (False, True):
-                out = _array(model(images, training=training))
+                out = _array(model(c.feed(images), training=training))
                 where = f"with {label}, a batch of {batch}, training={training}"
                 if out.shape != (batch, 1):
                     raise ContractFailure(f"{where}: output shape {out.shape}, expected one logit per image, {(batch, 1)}")
                 if not np.isfinite(out).all():
                     raise ContractFailure(f"{where}: the logits hold NaN or infinite values")
-    return f"one finite logit per image, (batch, 1), for batches of {BATCH} and 1 and {len(c.built)} build(s)"
+    conditional = _label_matters(c, rng.uniform(-1, 1, (BATCH, *c.image_shape)).astype(np.float32), "logits")
+    return f"one finite logit per image, (batch, 1), for batches of {BATCH} and 1 and {len(c.built)} build(s){conditional}"
 
 
 def discriminator_gradients(c):
@@ -111,7 +113,7 @@ def discriminator_gradients(c):
     model, rng = c.built[0][1], np.random.default_rng(1)
     weights = rng.standard_normal((BATCH, 1)).astype(np.float32)
     images = rng.uniform(-1, 1, (BATCH, *c.image_shape)).astype(np.float32)
-    return _gradients(model, images, lambda x: _weighted_sum(model(x, training=True), weights), inputs=True)
+    return _gradients(model, images, lambda x: _weighted_sum(model(c.feed(x), training=True), weights), inputs=True)
 
 
 def discriminator_round_trip(c):
@@ -119,8 +121,26 @@ def discriminator_round_trip(c):
 
     model = c.built[0][1]
     images = np.random.default_rng(2).uniform(-1, 1, (BATCH, *c.image_shape)).astype(np.float32)
-    _same(model(images, training=False), c.rebuilt(model)(images, training=False), "after a rebuild with the checkpoint's variables copied in (--resume)")
+    _same(model(c.feed(images), training=False), c.rebuilt(model)(c.feed(images), training=False), "after a rebuild with the checkpoint's variables copied in (--resume)")
     return "checkpoint restore gives the same logits"
+
+
+def _label_matters(c, batch, what) -> str:
+    """For a conditional model: other labels with the same z or images must change its ``what``.
+
+    Returns the words to add to the check's line ("" for an unconditional model).
+    """
+    import numpy as np
+
+    if not c.component.conditional:
+        return ""
+    model = c.built[0][1]
+    labels = np.arange(len(batch), dtype=np.int32) % c.num_classes
+    first = _array(model(c.feed(batch, labels), training=False))
+    other = _array(model(c.feed(batch, (labels + 1) % c.num_classes), training=False))
+    if c.num_classes > 1 and np.allclose(first, other, rtol=TOLERANCE, atol=TOLERANCE):
+        raise ContractFailure(f"the labels do not change the {what}: a conditional model must use its second input, the labels")
+    return f"; the labels change the {what} ({c.num_classes} classes)"
 
 
 def loss_values(c):

@@ -25,6 +25,7 @@ def component_dict(component) -> dict:
         "plugin": component.plugin,
         "distribution": component.distribution,
         "version": component.version,
+        "conditional": component.conditional,
         "params": [
             {
                 "name": p.name,
@@ -63,6 +64,8 @@ def as_text(registry, kinds=KINDS, verbose=False) -> str:
             if c.name in conflicts:
                 out.append(f"  {'':<{width}}  ! also registered by another plugin: use '{c.qualified_name}' in recipes")
             if verbose:
+                if c.conditional:
+                    out.append(f"  {'':<{width}}    conditional: takes labels; num_classes comes from the dataset's labels")
                 for p in c.params:
                     default = "required" if p.required else f"= {_default(p.default)!r}"
                     out.append(f"  {'':<{width}}    {p.name}: {p.type_name} {default}")

@@ -47,6 +47,18 @@ def mode_coverage(pred_labels, num_classes: int, min_share: float = 0.05) -> dic
     }
 
 
+def class_accuracy(probs, requested, num_classes: int) -> list:
+    """Per class k: the share of the images requested as class k that the classifier labels k.
+
+    For a conditional G, ``requested`` are the labels it was asked for; for real images,
+    their true labels (the classifier's own per-class accuracy, the ceiling). A class
+    with no images requested is NaN.
+    """
+    predicted = np.asarray(probs, np.float64).argmax(axis=1)
+    requested = np.asarray(requested)
+    return [float(np.mean(predicted[requested == k] == k)) if np.any(requested == k) else float("nan") for k in range(num_classes)]
+
+
 def _sqrt_psd(matrix):
     """Symmetric square root of a positive semi-definite matrix via eigh."""
     values, vectors = np.linalg.eigh(matrix)

@@ -314,12 +314,26 @@ def validate(data, registry, source="<recipe>", lines=None, overrides=()) -> Rec
     training = resolved.get("training", {})
     if "training" in data and training.get("epochs") is None and training.get("steps") is None:
         problems.add("training", "set training.epochs or training.steps")
+    _check_conditioning(components, problems)
     distribute = resolved["distribute"]
     for key, strategy in STRATEGY_ONLY.items():
         if distribute.get(key) is not None and distribute.get("strategy") != strategy:
             problems.add(f"distribute.{key}", f"only used with strategy {strategy}; remove it or set distribute.strategy: {strategy}")
     problems.raise_if_any()
     return Recipe(resolved, source, components)
+
+
+def _check_conditioning(components, problems):
+    """G and D must both take labels (conditional, a ``num_classes`` parameter) or neither."""
+    g, d = components.get("generator"), components.get("discriminator")
+    if g is None or d is None or g.conditional == d.conditional:
+        return
+    which = {True: "conditional (takes labels)", False: "unconditional"}
+    problems.add(
+        "discriminator.name",
+        f"generator '{g.name}' is {which[g.conditional]} but discriminator '{d.name}' is {which[d.conditional]}: "
+        "use a conditional generator and discriminator (e.g. cmlp and cmlp) or neither",
+    )
 
 
 def _component(section_data, section, kind, registry, problems):

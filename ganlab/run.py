@@ -6,7 +6,8 @@ Run directory::
     metrics.csv            one row per epoch: losses, D accuracies, wall time, quality
                            checks (output.eval_every), health warnings
     real.png               a grid of real training images
-    samples/epoch_NNNN.png G(z) for one fixed z, every output.sample_every epochs
+    samples/epoch_NNNN.png G(z) for one fixed z, every output.sample_every epochs (for a
+                           conditional G, one row per class with z fixed per column)
     progress.gif           those grids as an animation
     losses.png             loss and D accuracy curves
     checkpoints/           the newest complete checkpoints (see ganlab.checkpoint)
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import functools
 import math
 import os
 import sys
@@ -34,8 +34,31 @@ RESUMABLE_CHANGES = {"training.epochs", "training.steps"}
 
 
 def load_data(recipe):
-    """Build the recipe's dataset (``Component.build`` checks the dataset contract)."""
-    return recipe.components["data"].build(**recipe.component_params("data"))
+    """Build the recipe's dataset (``Component.build`` checks the dataset contract).
+
+    For a conditional recipe the dataset must have labels (see ``num_classes``).
+    """
+    data = recipe.components["data"].build(**recipe.component_params("data"))
+    num_classes(recipe, data)
+    return data
+
+
+def num_classes(recipe, data):
+    """The classes a conditional recipe's G and D are built for (largest label + 1); None if unconditional.
+
+    ``ganlab.recipe`` has already made sure that G and D are both conditional or neither.
+    """
+    if not recipe.components["generator"].conditional:
+        return None
+    g, d, name = recipe["generator"]["name"], recipe["discriminator"]["name"], recipe["data"]["name"]
+    if data.labels is None:
+        raise GanlabError(
+            f"generator '{g}' and discriminator '{d}' are conditional (they take labels) but dataset '{name}' has no labels: "
+            "use a labelled dataset (e.g. image_folder with labels: true) or unconditional models (mlp, dcgan)"
+        )
+    if len(data.labels) and int(np.min(data.labels)) < 0:
+        raise GanlabError(f"dataset '{name}': a conditional GAN needs labels 0, 1, 2, ...; found {int(np.min(data.labels))}")
+    return int(np.max(data.labels)) + 1
 
 
 def new_run_dir(recipe, out=None) -> Path:
@@ -76,8 +99,9 @@ def provenance(recipe) -> dict:
     }
 
 
-def write_recipe(recipe, run_dir, output_range):
-    text = dump_yaml({**recipe.data, "provenance": {**provenance(recipe), "output_range": list(output_range)}})
+def write_recipe(recipe, run_dir, output_range, classes=None):
+    """The resolved recipe with its provenance, G's output range and (conditional) class count."""
+    text = dump_yaml({**recipe.data, "provenance": {**provenance(recipe), "output_range": list(output_range), "num_classes": classes}})
     tmp = Path(run_dir) / "recipe.yaml.tmp"
     tmp.write_text(text)
     os.replace(tmp, Path(run_dir) / "recipe.yaml")
@@ -170,19 +194,20 @@ def resume(run_dir, registry, overrides=()) -> Path:
     return run_dir
 
 
-def build_model(recipe, image_shape, steps_per_execution=1, placement=None, jit_compile=None, total_steps=1):
+def build_model(recipe, image_shape, steps_per_execution=1, placement=None, jit_compile=None, total_steps=1, classes=None):
     """G, D and the loss from the recipe, assembled into a compiled AdversarialModel.
 
     With a ``placement`` (see ``ganlab.distribute``) everything is built in its
     strategy's scope, and batch norm is synchronised across replicas if the recipe says
     so. ``jit_compile`` overrides the recipe's ``training.jit_compile``; ``total_steps``
     is the run's length in train steps, over which learning-rate schedules stretch.
+    ``classes`` is the class count of a conditional recipe (see ``num_classes``).
     """
     with placement.strategy.scope() if placement else contextlib.nullcontext():
-        return _build_model(recipe, image_shape, steps_per_execution, placement, jit_compile, total_steps)
+        return _build_model(recipe, image_shape, steps_per_execution, placement, jit_compile, total_steps, classes)
 
 
-def _build_model(recipe, image_shape, steps_per_execution, placement, jit_compile, total_steps):
+def _build_model(recipe, image_shape, steps_per_execution, placement, jit_compile, total_steps, classes):
     import keras
 
     from ganlab.engine import AdversarialModel
@@ -192,9 +217,10 @@ def _build_model(recipe, image_shape, steps_per_execution, placement, jit_compil
     comps = recipe.components
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(t["precision"])  # layers take the policy when built
+    context = {"image_shape": image_shape} if classes is None else {"image_shape": image_shape, "num_classes": classes}
     try:
-        generator = comps["generator"].build(latent_dim=t["latent_dim"], image_shape=image_shape, **recipe.component_params("generator"))
-        discriminator = comps["discriminator"].build(image_shape=image_shape, **recipe.component_params("discriminator"))
+        generator = comps["generator"].build(latent_dim=t["latent_dim"], **context, **recipe.component_params("generator"))
+        discriminator = comps["discriminator"].build(**context, **recipe.component_params("discriminator"))
     finally:
         keras.config.set_dtype_policy(previous)
     loss = comps["loss"].build(**recipe.component_params("loss"))
@@ -202,7 +228,7 @@ def _build_model(recipe, image_shape, steps_per_execution, placement, jit_compil
         distribute.synchronize_batch_norm(generator, discriminator)  # before the EMA copy is cloned from G
     model = AdversarialModel(
         generator, discriminator, loss, t["latent_dim"], noise=t["noise"], d_steps=t["d_steps"], d_batch=t["d_batch"], seed=t["seed"], ema=t["ema"],
-        instance_noise=t["instance_noise"], total_steps=total_steps,
+        instance_noise=t["instance_noise"], total_steps=total_steps, num_classes=classes,
     )
 
     jit_compile = t["jit_compile"] if jit_compile is None else jit_compile
@@ -223,17 +249,45 @@ def to_unit(images, output_range):
 
 def stored_output_range(recipe_path):
     """The generator's output range that ``write_recipe`` stored in a run's recipe.yaml."""
+    return tuple(_stored_provenance(recipe_path).get("output_range", (-1.0, 1.0)))
+
+
+def stored_num_classes(recipe_path):
+    """The class count of a conditional run, as ``write_recipe`` stored it; None if unconditional."""
+    return _stored_provenance(recipe_path).get("num_classes")
+
+
+def _stored_provenance(recipe_path):
     import yaml
 
     stored = yaml.safe_load(Path(recipe_path).read_text()) or {}
-    return tuple(stored.get("provenance", {}).get("output_range", (-1.0, 1.0)))
+    return stored.get("provenance") or {}
 
 
-def draw(generator, n, latent_dim, noise, output_range, seed, batch=500):
-    """n images in [0, 1] from G for the fixed z of ``fixed_z``, in batches."""
+def cycling_labels(n, classes):
+    """0, 1, ..., classes - 1, 0, 1, ...: n labels, every class (nearly) equally often."""
+    return np.arange(n, dtype=np.int32) % classes
+
+
+def draw(generator, n, latent_dim, noise, output_range, seed, batch=500, labels=None):
+    """n images in [0, 1] from G for the fixed z of ``fixed_z``, in batches; ``labels`` for a conditional G."""
     z = fixed_z(latent_dim, n, noise, seed)
-    images = np.concatenate([np.asarray(generator(z[i : i + batch], training=False)) for i in range(0, n, batch)])
+    labels = None if labels is None else np.asarray(labels, np.int32)
+
+    def inputs(i):
+        return z[i : i + batch] if labels is None else [z[i : i + batch], labels[i : i + batch]]
+
+    images = np.concatenate([np.asarray(generator(inputs(i), training=False)) for i in range(0, n, batch)])
     return to_unit(images, output_range)
+
+
+def grid_inputs(latent_dim, grid, noise, seed, classes=None):
+    """(G's inputs, columns) for the sample grids: ``grid`` x ``grid`` fixed z, or for a
+    conditional G one row per class, with the same ``grid`` fixed z along every row."""
+    z = fixed_z(latent_dim, grid * grid if classes is None else grid, noise, seed)
+    if classes is None:
+        return z, None
+    return [np.tile(z, (classes, 1)), np.repeat(np.arange(classes, dtype=np.int32), grid)], grid
 
 
 def fixed_z(latent_dim, n, noise, seed):
@@ -263,7 +317,12 @@ def _train(recipe, run_dir, data, resume_from, placement):
 
     t, out = recipe["training"], recipe["output"]
     images_per_step = t["batch_size"] * t["d_steps"]
+    classes = num_classes(recipe, data)
+    labels = None if classes is None else data.labels  # a conditional GAN trains on (images, labels)
     images, held_out = (data.images, None) if not t["d_validation"] else hold_out(data.images, t["d_validation"], t["seed"])
+    held_out_labels = None
+    if t["d_validation"] and labels is not None:  # the same seed holds out the same images' labels
+        labels, held_out_labels = hold_out(labels, t["d_validation"], t["seed"])
     spe = steps_per_epoch(len(images), images_per_step, f"dataset '{recipe['data']['name']}'")
     if t["steps"] is not None:
         spe = min(spe, t["steps"])
@@ -277,7 +336,7 @@ def _train(recipe, run_dir, data, resume_from, placement):
     judge = Judge(data, recipe["data"]["name"]) if out["eval_every"] else None
     keras.utils.set_random_seed(t["seed"])
     total = t["steps"] if t["steps"] is not None else epochs * spe
-    model = build_model(recipe, data.image_shape, per_call, placement, jit_compile=jit, total_steps=total)
+    model = build_model(recipe, data.image_shape, per_call, placement, jit_compile=jit, total_steps=total, classes=classes)
     epoch0 = step0 = 0
     if resume_from is not None:
         meta = checkpoint.restore(model, resume_from)
@@ -290,11 +349,11 @@ def _train(recipe, run_dir, data, resume_from, placement):
 
     output_range = getattr(model.generator, "output_range", (-1.0, 1.0))
     grid_n = out["grid"] ** 2
-    z = fixed_z(t["latent_dim"], grid_n, t["noise"], t["seed"])
+    grid_z, grid_cols = grid_inputs(t["latent_dim"], out["grid"], t["noise"], t["seed"], classes)
     if not (Path(run_dir) / "real.png").exists():
         pick = np.random.default_rng(t["seed"]).choice(len(data), min(grid_n, len(data)), replace=False)
         save_png(Path(run_dir) / "real.png", data.images[np.sort(pick)] / 255.0)
-    write_recipe(recipe, run_dir, output_range)
+    write_recipe(recipe, run_dir, output_range, classes)
 
     nan_stop = NaNStop()
     health = HealthCheck(num_classes=judge.num_classes if judge else None)
@@ -302,20 +361,25 @@ def _train(recipe, run_dir, data, resume_from, placement):
         nan_stop,
         health,
         MetricsCSV(run_dir, initial_epoch=epoch0, initial_step=step0, health=health),
-        SampleGrids(run_dir, lambda: to_unit(model.sampler(z, training=False), output_range), every=out["sample_every"], final_epoch=epochs, initial_epoch=epoch0),
+        SampleGrids(
+            run_dir, lambda: to_unit(model.sampler(grid_z, training=False), output_range), every=out["sample_every"], final_epoch=epochs,
+            initial_epoch=epoch0, cols=grid_cols,
+        ),
         LossPlot(run_dir),
         Checkpointer(run_dir, out["checkpoint_every"], epochs, nan_stop),
     ]
     if judge is not None:
-        sample = functools.partial(draw, model.sampler, latent_dim=t["latent_dim"], noise=t["noise"], output_range=output_range, seed=t["seed"] + 1)
+        def sample(n):  # a conditional G draws every class in turn
+            return draw(model.sampler, n, t["latent_dim"], t["noise"], output_range, t["seed"] + 1, labels=None if classes is None else cycling_labels(n, classes))
+
         callbacks.insert(1, QualityCheck(judge, sample, out["eval_every"], epochs))
     if out["tensorboard"]:
         callbacks.append(TensorBoardLog(run_dir))
     if held_out is not None:
-        callbacks.insert(1, DValidation(model.discriminator, images, held_out, output_range, model.adversarial_loss.threshold))
+        callbacks.insert(1, DValidation(model.discriminator, images, held_out, output_range, model.adversarial_loss.threshold, (labels, held_out_labels)))
     if t["steps"] is not None:
         callbacks.insert(1, StepLimit(t["steps"]))
-    stream = real_stream(images, images_per_step, t["seed"], output_range, start_step=step0, d_steps=t["d_steps"], replicas=placement.replicas)
+    stream = real_stream(images, images_per_step, t["seed"], output_range, start_step=step0, d_steps=t["d_steps"], replicas=placement.replicas, labels=labels)
     try:
         model.fit(stream, epochs=epochs, initial_epoch=epoch0, steps_per_epoch=spe, callbacks=callbacks, shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
     except OSError as exc:

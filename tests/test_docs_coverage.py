@@ -14,7 +14,7 @@ import pytest
 
 from ganlab import hookspecs
 from ganlab.cli import build_parser
-from ganlab.components import CONTEXT_ARGS
+from ganlab.components import CONTEXT_ARGS, OPTIONAL_CONTEXT_ARGS
 from ganlab.kind_checks import KIND_CHECKS
 from ganlab.plugins import HOOKS, load_registry
 from ganlab.recipe import COMPONENT_SECTIONS
@@ -43,7 +43,7 @@ def test_every_hook_has_a_section_naming_its_arguments(name):
     text = section(PLUGINS_MD, f"### `{name}({', '.join(args)})`")
     assert text is not None, f"docs/plugins.md has no section '### `{name}({', '.join(args)})`'"
     kind = next(k for k, hook in HOOKS.items() if hook == name)
-    for word in [*args, *CONTEXT_ARGS[kind]]:
+    for word in [*args, *CONTEXT_ARGS[kind], *OPTIONAL_CONTEXT_ARGS[kind]]:
         assert f"`{word}" in text or f"{word}=" in text, f"the section on {name} does not mention {word}"
 
 
