@@ -109,7 +109,7 @@ def test_third_party_plugin_discovered_through_a_real_entry_point(tmp_path):
     result = _list_json(path)
     assert result.returncode == 0, result.stderr
     listed = json.loads(result.stdout)
-    hinge = [c for c in listed["components"]["loss"] if c["name"] == "hinge"]
+    hinge = [c for c in listed["components"]["loss"] if c["name"] == "hinge" and c["plugin"] == "hinge"]  # ganlab has a hinge too
     assert hinge == [
         {
             "name": "hinge",
