@@ -46,7 +46,9 @@ def test_list_json_shape():
     assert set(data) == {"components", "plugins", "failed"}
     assert set(data["components"]) == {"generator", "discriminator", "loss", "dataset"}
     mlp = next(c for c in data["components"]["generator"] if c["name"] == "mlp")
-    assert set(mlp) == {"name", "kind", "summary", "plugin", "distribution", "version", "params"}
+    assert set(mlp) == {"name", "kind", "summary", "plugin", "distribution", "version", "params", "conditional"}
+    assert mlp["conditional"] is False
+    assert next(c for c in data["components"]["generator"] if c["name"] == "cmlp")["conditional"] is True
     hidden = next(p for p in mlp["params"] if p["name"] == "hidden")
     assert hidden == {"name": "hidden", "type": "list of int", "required": False, "default": [256, 512, 1024]}
     assert {p["name"] for p in data["plugins"]} >= {"mlp", "losses", "mnist"}

@@ -119,6 +119,7 @@ def test_third_party_plugin_discovered_through_a_real_entry_point(tmp_path):
             "distribution": "ganlab_hinge",
             "version": "1.2.3",
             "params": [{"name": "margin", "type": "float", "required": False, "default": 1.0}],
+            "conditional": False,
         }
     ]
 

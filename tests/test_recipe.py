@@ -46,7 +46,9 @@ def test_defaults_are_filled_in_from_signatures_and_settings(tmp_path, reg):
     assert recipe["loss"] == {"name": "bce", "generator_loss": "non_saturating", "label_smoothing": 0.0}
     assert recipe["training"]["batch_size"] == 128 and recipe["training"]["noise"] == "normal"
     assert recipe["distribute"] == {"strategy": "none", "devices": None, "sync_batch_norm": True, "tpu": None}
-    assert optimizer_settings(recipe, "g") == {"name": "adam", "learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
+    assert optimizer_settings(recipe, "g") == {
+        "name": "adam", "learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999, "lr_decay": "none", "decay_start": 0.0, "clip_norm": None
+    }
     assert recipe["output"]["dir"] == "runs"
 
 
@@ -135,7 +137,9 @@ def test_overrides_are_typed_by_yaml_rules(tmp_path, reg):
     assert (t["epochs"], t["batch_size"], t["latent_dim"]) == (7, 64, 32)
     assert recipe["generator"]["hidden"] == (64, 128) and recipe["generator"]["batch_norm"] is False
     assert optimizer_settings(recipe, "g")["learning_rate"] == 1e-3
-    assert optimizer_settings(recipe, "d") == {"name": "adam", "learning_rate": 4e-4, "beta_1": 0.9, "beta_2": 0.999}
+    assert optimizer_settings(recipe, "d") == {
+        "name": "adam", "learning_rate": 4e-4, "beta_1": 0.9, "beta_2": 0.999, "lr_decay": "none", "decay_start": 0.0, "clip_norm": None
+    }
 
 
 @pytest.mark.parametrize("bad", ["training.epochs", "=3", "training..epochs=3", "data.name.x=1"])

@@ -34,10 +34,10 @@ def logit_gradient(fn, logits):
     return tape.gradient(loss, x).numpy()
 
 
-def test_hook_registers_bce_and_lsgan():
+def test_hook_registers_every_first_party_loss():
     registered = {}
     losses.register_losses(lambda name, builder: registered.update({name: builder}))
-    assert registered == {"bce": losses.bce, "lsgan": losses.lsgan}
+    assert registered == {"bce": losses.bce, "lsgan": losses.lsgan, "hinge": losses.hinge, "wgan_gp": losses.wgan_gp, "ragan": losses.ragan}
     assert all(isinstance(builder(), Loss) for builder in registered.values())
 
 
