@@ -147,12 +147,14 @@ def _block(x, layer, bn_momentum=None, leaky_slope=0.0, dropout=0.0):
     """layer [-> BatchNorm] -> ReLU/LeakyReLU [-> Dropout]."""
     import keras
 
+    from ganlab.layers import HashDropout
+
     x = layer(x)
     if bn_momentum is not None:
         x = keras.layers.BatchNormalization(momentum=bn_momentum)(x)
     x = keras.layers.LeakyReLU(negative_slope=leaky_slope)(x) if leaky_slope > 0 else keras.layers.ReLU()(x)
     if dropout > 0:
-        x = keras.layers.Dropout(dropout)(x)
+        x = HashDropout(dropout)(x)
     return x
 
 

@@ -2,6 +2,7 @@
 
 G: z -> [Dense -> LeakyReLU -> BatchNorm -> Dropout]* -> Dense -> tanh -> image.
 D: image -> Flatten -> [Dense -> LeakyReLU -> Dropout]* -> Dense(1), a logit.
+Dropout is ganlab.layers.HashDropout: Keras' Dropout with cheaper random masks.
 
 TensorFlow/Keras are imported inside the builders so that listing plugins stays fast.
 """
@@ -94,13 +95,15 @@ def _dense_blocks(x, hidden, leaky_slope, dropout, bn_momentum=None):
     """Dense -> LeakyReLU [-> BatchNorm] [-> Dropout] for each hidden size."""
     import keras
 
+    from ganlab.layers import HashDropout
+
     for units in hidden:
         x = keras.layers.Dense(units)(x)
         x = keras.layers.LeakyReLU(negative_slope=leaky_slope)(x)
         if bn_momentum is not None:
             x = keras.layers.BatchNormalization(momentum=bn_momentum)(x)
         if dropout > 0:
-            x = keras.layers.Dropout(dropout)(x)
+            x = HashDropout(dropout)(x)
     return x
 
 
