@@ -119,7 +119,7 @@ def test_layers_follow_the_paper_and_the_parameters():
     assert "LeakyReLU" not in kinds(g) and kinds(g)[-1] == "Conv2DTranspose"
     assert [layer.use_bias for layer in layers_of(g, "Conv2DTranspose")] == [False, False, True]
     # D: BN on all but the first convolution, LeakyReLU(0.2), no dropout by default
-    assert kinds(d).count("BatchNormalization") == 2 and "Dropout" not in kinds(d)
+    assert kinds(d).count("BatchNormalization") == 2 and "HashDropout" not in kinds(d)
     assert [layer.use_bias for layer in layers_of(d, "Conv2D")] == [True, False, False]
     assert [layer.negative_slope for layer in layers_of(d, "LeakyReLU")] == pytest.approx([0.2] * 3)
     assert {layer.momentum for layer in layers_of(g, "BatchNormalization") + layers_of(d, "BatchNormalization")} == {0.9}
@@ -131,7 +131,7 @@ def test_layers_follow_the_paper_and_the_parameters():
     assert [layer.negative_slope for layer in layers_of(g, "LeakyReLU")] == pytest.approx([0.1] * 3)
     assert {layer.kernel_size for layer in layers_of(g, "Conv2DTranspose")} == {(5, 5)}
     assert {layer.kernel_size for layer in layers_of(d, "Conv2D")} == {(3, 3)}
-    assert [layer.rate for layer in layers_of(d, "Dropout")] == [0.3] * 3
+    assert [layer.rate for layer in layers_of(d, "HashDropout")] == [0.3] * 3
 
 
 @pytest.mark.parametrize(

@@ -73,8 +73,8 @@ def test_dropout_and_batch_norm_layers_follow_the_parameters():
     g = mlp.mlp_generator(8, (2, 2, 1), hidden=(4, 4), batch_norm=False, dropout=0.3)
     d = mlp.mlp_discriminator((2, 2, 1), hidden=(4,), dropout=0.3, leaky_slope=0.1)
     g_kinds = [type(layer).__name__ for layer in g.layers]
-    assert "BatchNormalization" not in g_kinds and g_kinds.count("Dropout") == 2
-    assert [layer.rate for layer in d.layers if type(layer).__name__ == "Dropout"] == [0.3]
+    assert "BatchNormalization" not in g_kinds and g_kinds.count("HashDropout") == 2
+    assert [layer.rate for layer in d.layers if type(layer).__name__ == "HashDropout"] == [0.3]
     assert [layer.negative_slope for layer in d.layers if type(layer).__name__ == "LeakyReLU"] == [0.1]
     default = mlp.mlp_generator(8, (2, 2, 1), hidden=(4,))
     assert [layer.momentum for layer in default.layers if type(layer).__name__ == "BatchNormalization"] == [0.8]
