@@ -126,8 +126,16 @@ def train(recipe, out=None) -> Path:
     elif task is not None and (Path(out) / "recipe.yaml").is_file():
         run_dir, resume_from = Path(out), _restart_point(recipe, Path(out))
     else:
+        made_here = out is None or not Path(out).exists()
         run_dir = new_run_dir(recipe, out)
         print(f"ganlab: run directory {run_dir}", flush=True)
+        try:
+            _fit(recipe, run_dir, data, resume_from, placement)
+        except GanlabError:
+            if made_here and not any(run_dir.iterdir()):
+                run_dir.rmdir()  # e.g. a builder refused a parameter: leave no empty run behind
+            raise
+        return run_dir
     _fit(recipe, run_dir, data, resume_from, placement)
     return run_dir
 

@@ -125,6 +125,21 @@ def test_dataset_smaller_than_a_step_is_refused_before_anything_is_written(reg, 
         train(tiny(reg, n=40), out=tmp_path / "run")
 
 
+def test_a_refused_builder_parameter_leaves_no_empty_run_directory(reg, tmp_path):
+    from ganlab.run import train
+
+    recipe = tiny(reg)
+    recipe["generator"]["dropout"] = 1.5  # only the builder checks this
+    with pytest.raises(GanlabError, match=r"generator mlp: dropout must be in \[0, 1\), found 1.5"):
+        train(recipe, out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()  # an empty folder the user made stays
+    with pytest.raises(GanlabError, match="dropout must be"):
+        train(recipe, out=mine)
+    assert mine.is_dir()
+
+
 def test_unwritable_or_used_output_directory(reg, tmp_path):
     from ganlab.run import train
 
