@@ -132,9 +132,7 @@ def train_classifier(target, registry, overrides=(), log=print) -> dict:
 
 def evaluate(run_dir, registry, n=None, seed=0, overrides=(), log=print) -> dict:
     """Evaluate a finished run; appends the result to ``RUN_DIR/eval.json`` and returns it."""
-    import keras
-
-    from ganlab.run import cycling_labels, draw, load_data, stored_num_classes, stored_output_range
+    from ganlab.run import cycling_labels, draw, load_data, load_generator, stored_num_classes, stored_output_range
 
     run_dir = Path(run_dir)
     recipe = _finished_run(run_dir, registry, overrides)
@@ -153,7 +151,7 @@ def evaluate(run_dir, registry, n=None, seed=0, overrides=(), log=print) -> dict
         rows["real_baseline"].update(conditional_score(h_probs, judge.held_out_labels[:n], classes))
     for name, file in (("generator", "generator.keras"), ("generator_raw", "generator_raw.keras")):
         if (run_dir / file).is_file():
-            generator = keras.models.load_model(run_dir / file, compile=False)
+            generator = load_generator(run_dir / file)
             images = draw(generator, n, training["latent_dim"], training["noise"], output_range, seed, labels=labels)
             probs, features = judge.classify(images)
             rows[name] = score(probs, features, reference, judge.num_classes, seed)

@@ -12,6 +12,7 @@ Run directory::
     losses.png             loss and D accuracy curves
     checkpoints/           the newest complete checkpoints (see ganlab.checkpoint)
     generator.keras        the final generator, loadable with keras.models.load_model
+                           after ``import ganlab.layers`` (or with ``load_generator``)
 """
 
 from __future__ import annotations
@@ -248,6 +249,15 @@ def save_model(model, path):
     tmp = path.with_name(path.stem + ".tmp.keras")
     model.save(tmp)
     os.replace(tmp, path)
+
+
+def load_generator(path):
+    """A saved generator; imports ganlab.layers first so that Keras can rebuild its HashDropout."""
+    import keras
+
+    import ganlab.layers  # noqa: F401  (registers ganlab's layers with Keras' deserialiser)
+
+    return keras.models.load_model(path, compile=False)
 
 
 def to_unit(images, output_range):

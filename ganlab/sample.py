@@ -47,12 +47,10 @@ def sample(run_dir, output, n=64, seed=0, label=None):
     elif classes is not None:
         labels, drawn = cycling_labels(n, classes), f" of classes 0..{classes - 1} in turn"
 
-    import keras
-
     from ganlab.images import save_png
-    from ganlab.run import draw, stored_output_range
+    from ganlab.run import draw, load_generator, stored_output_range
 
-    generator = keras.models.load_model(model_path, compile=False)
+    generator = load_generator(model_path)
     images = draw(generator, n, training["latent_dim"], training["noise"], stored_output_range(recipe_path), seed, labels=labels)
     if output.suffix.lower() == ".npz":
         tmp = output.with_name(output.name + ".tmp")
