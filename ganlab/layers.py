@@ -41,7 +41,8 @@ class HashDropout(keras.layers.Dropout):
     """Inverted dropout with integer-hash masks (see the module docstring for why)."""
 
     def __init__(self, rate, seed=None, **kwargs):
-        kwargs.pop("noise_shape", None)  # whole-tensor masks only
+        if kwargs.pop("noise_shape", None) is not None:  # None comes back from get_config
+            raise ValueError("HashDropout draws whole-tensor masks; noise_shape is not supported")
         super().__init__(rate, seed=seed, **kwargs)
 
     def call(self, inputs, training=False):

@@ -121,23 +121,22 @@ def train(recipe, out=None) -> Path:
         raise GanlabError("distribute.strategy multi_worker: give --out RUN_DIR, the same on every worker, so that a restarted cluster finds its checkpoints")
     placement = distribute.place(recipe["distribute"])
     data = load_data(recipe)
-    resume_from = None
+    resume_from = made_here = None
     if not placement.is_chief:
         run_dir = Path(out)
     elif task is not None and (Path(out) / "recipe.yaml").is_file():
         run_dir, resume_from = Path(out), _restart_point(recipe, Path(out))
     else:
-        made_here = out is None or not Path(out).exists()
+        fresh = out is None or not Path(out).exists()
         run_dir = new_run_dir(recipe, out)
+        made_here = run_dir if fresh else None
         print(f"ganlab: run directory {run_dir}", flush=True)
-        try:
-            _fit(recipe, run_dir, data, resume_from, placement)
-        except GanlabError:
-            if made_here and not any(run_dir.iterdir()):
-                run_dir.rmdir()  # e.g. a builder refused a parameter: leave no empty run behind
-            raise
-        return run_dir
-    _fit(recipe, run_dir, data, resume_from, placement)
+    try:
+        _fit(recipe, run_dir, data, resume_from, placement)
+    except GanlabError:
+        if made_here is not None and not any(made_here.iterdir()):
+            made_here.rmdir()  # e.g. a builder refused a parameter: leave no empty run behind
+        raise
     return run_dir
 
 
