@@ -330,6 +330,7 @@ def _train(recipe, run_dir, data, resume_from, placement):
     from ganlab.evaluate import Judge
     from ganlab.health import HealthCheck
     from ganlab.quality import QualityCheck
+    from ganlab.standing import StandingStatistics, sample_count
     from ganlab.images import save_png
 
     t, out = recipe["training"], recipe["output"]
@@ -396,6 +397,10 @@ def _train(recipe, run_dir, data, resume_from, placement):
         callbacks.insert(1, DValidation(model.discriminator, images, held_out, output_range, model.adversarial_loss.threshold, (labels, held_out_labels)))
     if t["steps"] is not None:
         callbacks.insert(1, StepLimit(t["steps"]))
+    if model.ema_generator is not None:  # before anything below looks at the EMA generator
+        n = sample_count(t["batch_size"])
+        z = fixed_z(t["latent_dim"], n, t["noise"], t["seed"] + 2)  # seed: grids, seed + 1: quality checks
+        callbacks.insert(1, StandingStatistics(model.ema_generator, z, t["batch_size"], None if classes is None else cycling_labels(n, classes)))
     stream = real_stream(images, images_per_step, t["seed"], output_range, start_step=step0, d_steps=t["d_steps"], replicas=placement.replicas, labels=labels)
     try:
         model.fit(stream, epochs=epochs, initial_epoch=epoch0, steps_per_epoch=spe, callbacks=callbacks, shuffle=False, verbose=1 if sys.stdout.isatty() else 2)

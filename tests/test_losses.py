@@ -69,6 +69,22 @@ def test_gradient_penalty_on_critics_of_known_gradient_norm(function, norm):
     )
 
 
+def test_r1_penalty_is_half_gamma_times_the_mean_squared_gradient_norm_at_real_images():
+    """Critic sum(x^2): gradient 2x, so ||grad||^2 = 4 * sum(x^2) per real image; fakes play no part."""
+    import keras
+
+    square = critic(lambda x: keras.ops.sum(x * x, axis=(1, 2, 3))[:, None])
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(8, 4, 4, 1)).astype(np.float32)
+    expected = 0.5 * 3.0 * np.mean(4.0 * np.sum(real.astype(np.float64) ** 2, axis=(1, 2, 3)))
+    for fake in (np.zeros_like(real), 100.0 * np.ones_like(real)):
+        penalty = losses.bce(r1_gamma=3.0).penalty(square, real, fake, keras.random.SeedGenerator(0))
+        assert float(penalty) == pytest.approx(expected, rel=1e-5)
+    assert losses.bce().penalty(square, real, real, keras.random.SeedGenerator(0)) is None
+    with pytest.raises(GanlabError, match="loss bce: r1_gamma must be >= 0, found -1"):
+        losses.bce(r1_gamma=-1)
+
+
 def test_gradient_penalty_interpolates_per_image():
     """A critic whose gradient norm is the pixel value |x|*2*4: the penalty depends on where each image's mix lands."""
     import keras
@@ -83,7 +99,7 @@ def test_gradient_penalty_interpolates_per_image():
     assert min(one_e_for_all) < penalty < max(one_e_for_all)
 
 
-@pytest.mark.parametrize("loss", ["hinge", {"name": "wgan_gp", "gp_weight": 10.0}, "ragan"])
+@pytest.mark.parametrize("loss", ["hinge", {"name": "wgan_gp", "gp_weight": 10.0}, "ragan", {"name": "bce", "r1_gamma": 1.0}])
 def test_new_losses_train_in_the_engine(reg, tmp_path, loss):  # noqa: F811
     from ganlab.run import train
 

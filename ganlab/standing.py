@@ -1,0 +1,74 @@
+"""Standing batch-norm statistics for the EMA generator (Brock et al. 2019, BigGAN).
+
+The EMA generator averages G's weights over thousands of steps, but the engine copies G's
+batch-norm moving statistics into it every step: statistics of the *current* weights'
+activations, not of the averaged weights'. At the end of every epoch, before sample
+grids, quick quality checks, checkpoints and the saved ``generator.keras`` see it, the
+EMA generator's moving means and variances are replaced by the average of its own batch
+statistics over a fixed set of z batches of the training batch size, drawn in training
+mode as G is during training. (The next training step copies G's statistics back, so
+training itself is unchanged and resumed runs stay exact.)
+
+On the shipped vanilla MNIST recipe this raised the EMA generator's classifier score from
+8.508 to 8.575 and lowered its FID from 6.33 to 5.37 (docs/results.md).
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import tensorflow as tf
+
+#: Samples the statistics are averaged over (rounded up to whole training batches).
+SAMPLES = 2048
+
+
+def batch_norms(model) -> list:
+    """Every BatchNormalization layer in ``model``, nested models included."""
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            found.append(layer)
+        elif hasattr(layer, "layers"):
+            found.extend(batch_norms(layer))
+    return found
+
+
+class StandingStatistics(keras.callbacks.Callback):
+    """Set the EMA generator's batch-norm statistics to its own, after every epoch.
+
+    ``z`` (and ``labels`` for a conditional G) are the fixed inputs, split into batches of
+    ``batch_size``, the same for every epoch. Batch norm updates its moving averages as
+    ``m * old + (1 - m) * batch``; with ``m = i / (i + 1)`` for the i-th batch (from 0)
+    they become the plain mean over the batches. The momenta are set while the function
+    is traced, so the compiled function bakes one per batch and the layers keep theirs.
+    """
+
+    def __init__(self, generator, z, batch_size, labels=None):
+        super().__init__()
+        self.generator = generator
+        self.layers = batch_norms(generator)
+        starts = range(0, len(z) - batch_size + 1, batch_size)
+        self.batches = [z[i : i + batch_size] if labels is None else [z[i : i + batch_size], labels[i : i + batch_size]] for i in starts]
+        self._refresh = tf.function(self._average) if self.layers else None
+
+    def _average(self, batches):
+        kept = [layer.momentum for layer in self.layers]
+        try:
+            for i, inputs in enumerate(batches):
+                for layer in self.layers:
+                    layer.momentum = i / (i + 1)
+                self.generator(inputs, training=True)
+        finally:
+            for layer, momentum in zip(self.layers, kept):
+                layer.momentum = momentum
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._refresh is not None:
+            self._refresh(self.batches)
+
+
+def sample_count(batch_size) -> int:
+    """How many z the statistics average over: ``SAMPLES`` rounded up to whole batches."""
+    return max(1, math.ceil(SAMPLES / batch_size)) * batch_size
