@@ -41,8 +41,9 @@ class StandingStatistics(keras.callbacks.Callback):
     ``z`` (and ``labels`` for a conditional G) are the fixed inputs, split into batches of
     ``batch_size``, the same for every epoch. Batch norm updates its moving averages as
     ``m * old + (1 - m) * batch``; with ``m = i / (i + 1)`` for the i-th batch (from 0)
-    they become the plain mean over the batches. The momenta are set while the function
-    is traced, so the compiled function bakes one per batch and the layers keep theirs.
+    they become the plain mean over the batches. While the statistics are refreshed the
+    layers' momentum is a tensor argument of one compiled G call, so one trace serves
+    every batch; the layers get their own momentum back afterwards.
     """
 
     def __init__(self, generator, z, batch_size, labels=None):
@@ -51,22 +52,23 @@ class StandingStatistics(keras.callbacks.Callback):
         self.layers = batch_norms(generator)
         starts = range(0, len(z) - batch_size + 1, batch_size)
         self.batches = [z[i : i + batch_size] if labels is None else [z[i : i + batch_size], labels[i : i + batch_size]] for i in starts]
-        self._refresh = tf.function(self._average) if self.layers else None
+        self._update = tf.function(self._update_with_momentum)
 
-    def _average(self, batches):
+    def _update_with_momentum(self, inputs, momentum):
+        for layer in self.layers:
+            layer.momentum = momentum
+        self.generator(inputs, training=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.layers:
+            return
         kept = [layer.momentum for layer in self.layers]
         try:
-            for i, inputs in enumerate(batches):
-                for layer in self.layers:
-                    layer.momentum = i / (i + 1)
-                self.generator(inputs, training=True)
+            for i, inputs in enumerate(self.batches):
+                self._update(inputs, tf.constant(i / (i + 1), tf.float32))
         finally:
             for layer, momentum in zip(self.layers, kept):
                 layer.momentum = momentum
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self._refresh is not None:
-            self._refresh(self.batches)
 
 
 def sample_count(batch_size) -> int:
