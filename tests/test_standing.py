@@ -100,5 +100,5 @@ def test_saved_ema_generator_carries_its_own_statistics_and_the_raw_one_gs(reg, 
     assert len(ema_norms) == len(raw_norms) == 2
     assert not np.allclose(np.asarray(ema_norms[0].moving_variance), np.asarray(raw_norms[0].moving_variance))
     z = fixed_z(8, sample_count(32), "normal", 0 + 2)
-    first = keras.Model(ema.inputs, ema_norms[0].input)(z, training=True)
+    first = keras.Model(ema.input, ema_norms[0].input)(z, training=True)
     np.testing.assert_allclose(np.asarray(ema_norms[0].moving_mean), np.asarray(first).mean(axis=0), rtol=1e-4, atol=1e-6)
