@@ -24,8 +24,10 @@ def forward_flops(model) -> int:
     Dense and convolution layers carry nearly all the arithmetic of a GAN; element-wise
     layers (activations, batch norm) are left out.
     """
+    from ganlab.layers import leaf_layers
+
     total = 0
-    for layer in _layers(model):
+    for layer in leaf_layers(model):
         kernel = getattr(layer, "kernel", None)
         if kernel is None:
             continue
@@ -39,14 +41,6 @@ def forward_flops(model) -> int:
             positions = int(np.prod(layer.output.shape[1:-1])) if len(layer.output.shape) > 2 else 1
         total += 2 * size * positions
     return total
-
-
-def _layers(model):
-    for layer in model.layers:
-        if hasattr(layer, "layers"):
-            yield from _layers(layer)
-        else:
-            yield layer
 
 
 def step_flops(generator, discriminator, batch_size, d_steps) -> int:

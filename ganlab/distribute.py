@@ -210,12 +210,11 @@ def synchronize_batch_norm(*models):
 
     Keras reads ``synchronized`` when the layer runs, so plugins need not know about it.
     """
-    import keras
+    from ganlab.layers import batch_norms
 
     for model in models:
-        for layer in model._flatten_layers(include_self=False):
-            if isinstance(layer, keras.layers.BatchNormalization):
-                layer.synchronized = True
+        for layer in batch_norms(model):
+            layer.synchronized = True
 
 
 @contextlib.contextmanager

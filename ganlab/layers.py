@@ -1,4 +1,8 @@
-"""Keras layers ganlab's first-party models share.
+"""Keras layers ganlab's first-party models share, and the walk over a model's layers.
+
+``leaf_layers`` / ``batch_norms`` reach into nested models (a conditional G wraps the
+unconditional one); bench counts FLOPs, distribute synchronises batch norm and
+standing statistics refresh it through them.
 
 ``HashDropout`` is Keras' ``Dropout`` with a cheaper source of random bits. Keras draws
 its masks from TensorFlow's counter-based Philox generator: ten rounds of 64-bit
@@ -51,3 +55,17 @@ class HashDropout(keras.layers.Dropout):
         bits = hash_bits(tf.shape(inputs), self.seed_generator.next())
         threshold = tf.constant(min(int(self.rate * 2.0**32), 2**32 - 1), tf.uint32)
         return tf.where(bits >= threshold, inputs / (1.0 - self.rate), tf.zeros_like(inputs))
+
+
+def leaf_layers(model):
+    """The layers of ``model`` in order, nested models replaced by their own layers."""
+    for layer in model.layers:
+        if hasattr(layer, "layers"):
+            yield from leaf_layers(layer)
+        else:
+            yield layer
+
+
+def batch_norms(model) -> list:
+    """Every BatchNormalization layer in ``model``, nested models included."""
+    return [layer for layer in leaf_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]

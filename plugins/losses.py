@@ -227,7 +227,7 @@ def _input_gradient_norms(discriminator, images):
     with tf.GradientTape() as tape:
         tape.watch(images)
         scores = _float32(discriminator(images, training=True))
-    grads = _float32(tape.gradient(scores, images))  # each score depends on its own image only
+    grads = _float32(tape.gradient(scores, images))  # without batch norm in D, each score depends on its own image only
     return ops.sqrt(ops.sum(ops.square(grads), axis=list(range(1, len(images.shape)))) + 1e-12)
 
 

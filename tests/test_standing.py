@@ -7,12 +7,6 @@ import pytest
 from tests.test_run import reg, tiny  # noqa: F401  (reg is a fixture)
 
 
-def flat_layers(model):
-    """The layers of ``model`` in order, nested models flattened."""
-    for layer in model.layers:
-        yield from flat_layers(layer) if hasattr(layer, "layers") else [layer]
-
-
 def two_norm_generator(conditional=False):
     """z -> Dense -> BN -> ReLU -> Dense -> BN, nested in an outer model (as the conditional builders do)."""
     import keras
@@ -34,7 +28,8 @@ def two_norm_generator(conditional=False):
 def test_statistics_are_the_mean_of_the_batch_statistics_in_training_mode(conditional):
     import keras
 
-    from ganlab.standing import StandingStatistics, batch_norms
+    from ganlab.layers import batch_norms, leaf_layers
+    from ganlab.standing import StandingStatistics
 
     keras.utils.set_random_seed(0)
     generator = two_norm_generator(conditional)
@@ -43,10 +38,9 @@ def test_statistics_are_the_mean_of_the_batch_statistics_in_training_mode(condit
     rng = np.random.default_rng(1)
     z = rng.normal(2.0, 3.0, (40, 4)).astype(np.float32)
     labels = np.arange(40, dtype=np.int32) % 3 if conditional else None
-    inputs = [z] if labels is None else [z, labels]
 
     # Expected, in numpy: each batch of 8 in training mode (each BN normalises by its batch), then the plain mean.
-    dense = [layer for layer in flat_layers(generator) if isinstance(layer, keras.layers.Dense)]
+    dense = [layer for layer in leaf_layers(generator) if isinstance(layer, keras.layers.Dense)]
     (w1, b1), (w2, b2) = ([np.asarray(v, np.float64) for v in layer.weights] for layer in dense)
     gamma, beta = (np.asarray(v, np.float64) for v in (norms[0].gamma, norms[0].beta))
     x = z.astype(np.float64)
@@ -90,7 +84,8 @@ def test_saved_ema_generator_carries_its_own_statistics_and_the_raw_one_gs(reg, 
     import keras
 
     from ganlab.run import fixed_z, load_generator, train
-    from ganlab.standing import batch_norms, sample_count
+    from ganlab.layers import batch_norms
+    from ganlab.standing import sample_count
 
     run_dir = train(tiny(reg, epochs=2, ema=0.9), out=tmp_path / "run")
     ema, raw = (load_generator(run_dir / name) for name in ("generator.keras", "generator_raw.keras"))
