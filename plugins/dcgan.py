@@ -3,7 +3,7 @@
 G: z -> Dense -> BN -> ReLU -> Reshape(start) -> [Conv2DTranspose(stride 2) -> BN -> ReLU]*
    -> Conv2DTranspose(stride 2) -> tanh -> image; the filters halve at each doubling.
 D: image -> Conv2D(stride 2) -> LeakyReLU -> [Conv2D(stride 2) -> BN -> LeakyReLU]*
-   -> Flatten -> Dense(1), a logit; the filters double at each halving.
+   -> Flatten [-> Dense -> LeakyReLU] -> Dense(1), a logit; the filters double at each halving.
 
 Both follow the paper's guidelines: strided convolutions instead of pooling, batch norm
 in both players except G's output and D's input layer, ReLU in G and LeakyReLU(0.2) in D,
@@ -50,6 +50,7 @@ def dcgan_generator(
     bn_momentum: float = 0.9,
     leaky_slope: float = 0.0,
     output_activation: Literal["tanh", "sigmoid"] = "tanh",
+    dense_units: int = 0,
 ):
     """Convolutional generator: z -> Dense -> strided Conv2DTranspose stack -> image (DCGAN).
 
@@ -67,18 +68,21 @@ def dcgan_generator(
         leaky_slope: negative slope of the hidden activations; 0 is the paper's ReLU.
         output_activation: ``tanh`` makes pixels in [-1, 1], ``sigmoid`` in [0, 1]; the
             returned model's ``output_range`` says which.
+        dense_units: width of a Dense [-> BN] -> ReLU layer between z and the projection
+            to the start map; 0 is the paper's single projection.
     """
     where = "generator dcgan"
     _check_common(where, base_filters, kernel_size, leaky_slope, bn_momentum)
     _check(where, "output_activation", output_activation in OUTPUT_RANGES, "'tanh' or 'sigmoid'", output_activation)
+    _check(where, "dense_units", dense_units >= 0, ">= 0", dense_units)
     doublings, start_h, start_w = _doublings(where, image_shape)
     import keras
 
     momentum = bn_momentum if batch_norm else None
     filters = base_filters * 2 ** (doublings - 1)
-    z = keras.Input(shape=(latent_dim,), name="z")
-    dense = keras.layers.Dense(start_h * start_w * filters, use_bias=not batch_norm, kernel_initializer=_init())
-    x = _block(z, dense, momentum, leaky_slope)
+    x = z = keras.Input(shape=(latent_dim,), name="z")
+    for units in [dense_units] * bool(dense_units) + [start_h * start_w * filters]:
+        x = _block(x, keras.layers.Dense(units, use_bias=not batch_norm, kernel_initializer=_init()), momentum, leaky_slope)
     x = keras.layers.Reshape((start_h, start_w, filters))(x)
     for _ in range(doublings - 1):
         filters //= 2
@@ -97,6 +101,7 @@ def dcgan_discriminator(
     dropout: float = 0.0,
     batch_norm: bool = True,
     bn_momentum: float = 0.9,
+    dense_units: int = 0,
 ):
     """Convolutional discriminator: image -> strided Conv2D stack -> one logit (DCGAN).
 
@@ -111,10 +116,14 @@ def dcgan_discriminator(
         dropout: dropout rate after each convolution block; 0 turns dropout off.
         batch_norm: add BatchNormalization after every convolution but the first.
         bn_momentum: moving-average momentum of BatchNormalization (Keras convention).
+        dense_units: width of a Dense -> LeakyReLU layer between the flattened last block
+            and the logit; 0 is the paper's logit straight from the convolutions. On a CPU
+            a Dense layer is the cheapest place to give D capacity.
     """
     where = "discriminator dcgan"
     _check_common(where, base_filters, kernel_size, leaky_slope, bn_momentum)
     _check(where, "dropout", 0 <= dropout < 1, "in [0, 1)", dropout)
+    _check(where, "dense_units", dense_units >= 0, ">= 0", dense_units)
     doublings, _, _ = _doublings(where, image_shape)
     import keras
 
@@ -124,7 +133,10 @@ def dcgan_discriminator(
         momentum = bn_momentum if batch_norm and i > 0 else None
         conv = _conv(keras.layers.Conv2D, base_filters * 2**i, kernel_size, use_bias=momentum is None)
         x = _block(x, conv, momentum, leaky_slope, dropout)
-    x = keras.layers.Dense(1, kernel_initializer=_init(), name="logit")(keras.layers.Flatten()(x))
+    x = keras.layers.Flatten()(x)
+    if dense_units:
+        x = _block(x, keras.layers.Dense(dense_units, kernel_initializer=_init()), None, leaky_slope, dropout)
+    x = keras.layers.Dense(1, kernel_initializer=_init(), name="logit")(x)
     return keras.Model(images, x, name="discriminator")
 
 

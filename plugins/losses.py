@@ -29,6 +29,7 @@ def bce(
     generator_loss: Literal["non_saturating", "minimax"] = "non_saturating",
     label_smoothing: float = 0.0,
     r1_gamma: float = 0.0,
+    r1_images: int = 0,
 ) -> Loss:
     """Binary cross-entropy on logits (Goodfellow et al. 2014), with one-sided label smoothing and R1.
 
@@ -46,8 +47,12 @@ def bce(
             D from sharpening around the real images, which stops the late drift of an
             unconditional GAN. With batch norm in D an image's gradient also runs through
             the batch's statistics; recipes/dcgan_mnist.yaml trains well with it anyway.
+        r1_images: compute R1 on only the first n real images of each D batch (0: all of
+            them). The penalty is a mean over images, so for a D without batch norm a
+            subset of the (shuffled) batch estimates it without bias, and the gradient of
+            a gradient, the dearest part of a D step, costs n / batch as much.
     """
-    return BCELoss(generator_loss, label_smoothing, r1_gamma)
+    return BCELoss(generator_loss, label_smoothing, r1_gamma, r1_images)
 
 
 def lsgan(a: float = 0.0, b: float = 1.0, c: float = 1.0) -> Loss:
@@ -103,6 +108,7 @@ class BCELoss(Loss):
     generator_loss: str
     label_smoothing: float
     r1_gamma: float = 0.0
+    r1_images: int = 0
 
     def __post_init__(self):
         if self.generator_loss not in ("non_saturating", "minimax"):
@@ -111,6 +117,8 @@ class BCELoss(Loss):
             raise GanlabError(f"loss bce: label_smoothing must be in [0, 0.5), found {self.label_smoothing!r}")
         if not self.r1_gamma >= 0:
             raise GanlabError(f"loss bce: r1_gamma must be >= 0, found {self.r1_gamma!r}")
+        if not self.r1_images >= 0:
+            raise GanlabError(f"loss bce: r1_images must be >= 0 (0: all of D's real batch), found {self.r1_images!r}")
 
     def d_loss(self, real_logits, fake_logits):
         from keras import ops
@@ -134,7 +142,8 @@ class BCELoss(Loss):
             return None
         from keras import ops
 
-        return 0.5 * self.r1_gamma * ops.mean(ops.square(_input_gradient_norms(discriminator, real)))
+        images = real[: self.r1_images] if self.r1_images else real
+        return 0.5 * self.r1_gamma * ops.mean(ops.square(_input_gradient_norms(discriminator, images)))
 
 
 @dataclasses.dataclass(frozen=True)

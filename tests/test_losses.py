@@ -85,6 +85,19 @@ def test_r1_penalty_is_half_gamma_times_the_mean_squared_gradient_norm_at_real_i
         losses.bce(r1_gamma=-1)
 
 
+def test_r1_images_takes_the_penalty_over_the_first_images_of_the_batch():
+    import keras
+
+    square = critic(lambda x: keras.ops.sum(x * x, axis=(1, 2, 3))[:, None])
+    real = np.random.default_rng(1).normal(size=(8, 4, 4, 1)).astype(np.float32)
+    per_image = 4.0 * np.sum(real.astype(np.float64) ** 2, axis=(1, 2, 3))
+    for n, expected in ((3, np.mean(per_image[:3])), (8, np.mean(per_image)), (50, np.mean(per_image))):
+        penalty = losses.bce(r1_gamma=2.0, r1_images=n).penalty(square, real, real, keras.random.SeedGenerator(0))
+        assert float(penalty) == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(GanlabError, match=r"loss bce: r1_images must be >= 0 \(0: all of D's real batch\), found -4"):
+        losses.bce(r1_gamma=1.0, r1_images=-4)
+
+
 def test_gradient_penalty_interpolates_per_image():
     """A critic whose gradient norm is the pixel value |x|*2*4: the penalty depends on where each image's mix lands."""
     import keras

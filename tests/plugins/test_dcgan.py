@@ -42,6 +42,7 @@ def test_recipe_parameters_come_from_the_signatures():
         "bn_momentum": 0.9,
         "leaky_slope": 0.0,
         "output_activation": "tanh",
+        "dense_units": 0,
     }
     assert {name: p.default for name, p in d.items()} == {
         "base_filters": 64,
@@ -50,9 +51,10 @@ def test_recipe_parameters_come_from_the_signatures():
         "dropout": 0.0,
         "batch_norm": True,
         "bn_momentum": 0.9,
+        "dense_units": 0,
     }
-    assert [g[n].type_name for n in g] == ["int", "int", "bool", "float", "float", "tanh|sigmoid"]
-    assert [d[n].type_name for n in d] == ["int", "int", "float", "float", "bool", "float"]
+    assert [g[n].type_name for n in g] == ["int", "int", "bool", "float", "float", "tanh|sigmoid", "int"]
+    assert [d[n].type_name for n in d] == ["int", "int", "float", "float", "bool", "float", "int"]
     assert g["leaky_slope"].check(0) == 0.0 and isinstance(g["leaky_slope"].check(0), float)
 
 
@@ -134,6 +136,18 @@ def test_layers_follow_the_paper_and_the_parameters():
     assert [layer.rate for layer in layers_of(d, "HashDropout")] == [0.3] * 3
 
 
+def test_dense_units_add_one_hidden_dense_layer_to_either_player():
+    g = dcgan.dcgan_generator(8, (32, 32, 1), base_filters=4, dense_units=24)
+    d = dcgan.dcgan_discriminator((32, 32, 1), base_filters=4, dense_units=24, dropout=0.3)
+    # G: z -> Dense(24) -> BN -> ReLU -> Dense(4x4x16) -> ...; D: ... -> Flatten -> Dense(24) -> LeakyReLU -> Dropout -> logit
+    assert [layer.units for layer in layers_of(g, "Dense")] == [24, 4 * 4 * 16]
+    assert kinds(g)[:8] == ["InputLayer", "Dense", "BatchNormalization", "ReLU", "Dense", "BatchNormalization", "ReLU", "Reshape"]
+    assert [layer.units for layer in layers_of(d, "Dense")] == [24, 1]
+    assert kinds(d)[-5:] == ["Flatten", "Dense", "LeakyReLU", "HashDropout", "Dense"]
+    assert g(np.zeros((2, 8), "float32")).shape == (2, 32, 32, 1)
+    assert d(np.zeros((2, 32, 32, 1), "float32")).shape == (2, 1)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
@@ -143,6 +157,7 @@ def test_layers_follow_the_paper_and_the_parameters():
         ({"bn_momentum": 1.0}, "generator dcgan: bn_momentum must be in (0, 1), found 1.0"),
         ({"bn_momentum": 0.0}, "generator dcgan: bn_momentum must be in (0, 1), found 0.0"),
         ({"output_activation": "relu"}, "generator dcgan: output_activation must be 'tanh' or 'sigmoid', found 'relu'"),
+        ({"dense_units": -1}, "generator dcgan: dense_units must be >= 0, found -1"),
     ],
 )
 def test_invalid_generator_parameters_raise_one_line(kwargs, message):
@@ -160,6 +175,7 @@ def test_invalid_generator_parameters_raise_one_line(kwargs, message):
         ({"dropout": 1.0}, "discriminator dcgan: dropout must be in [0, 1), found 1.0"),
         ({"dropout": -0.1}, "discriminator dcgan: dropout must be in [0, 1), found -0.1"),
         ({"bn_momentum": 1.5}, "discriminator dcgan: bn_momentum must be in (0, 1), found 1.5"),
+        ({"dense_units": -8}, "discriminator dcgan: dense_units must be >= 0, found -8"),
     ],
 )
 def test_invalid_discriminator_parameters_raise_one_line(kwargs, message):
