@@ -1,7 +1,8 @@
 """The DCGAN generator and discriminator (Radford, Metz & Chintala 2015).
 
-G: z -> Dense -> BN -> ReLU -> Reshape(start) -> [Conv2DTranspose(stride 2) -> BN -> ReLU]*
-   -> Conv2DTranspose(stride 2) -> tanh -> image; the filters halve at each doubling.
+G: z [-> Dense -> BN -> ReLU] -> Dense -> BN -> ReLU -> Reshape(start)
+   -> [Conv2DTranspose(stride 2) -> BN -> ReLU]* -> Conv2DTranspose(stride 2) -> tanh -> image;
+   the filters halve at each doubling.
 D: image -> Conv2D(stride 2) -> LeakyReLU -> [Conv2D(stride 2) -> BN -> LeakyReLU]*
    -> Flatten [-> Dense -> LeakyReLU] -> Dense(1), a logit; the filters double at each halving.
 
@@ -9,7 +10,9 @@ Both follow the paper's guidelines: strided convolutions instead of pooling, bat
 in both players except G's output and D's input layer, ReLU in G and LeakyReLU(0.2) in D,
 weights drawn from N(0, 0.02). The number of doublings comes from the image size: the
 largest n for which height and width are 2**n times a start size of at least 3 (28 -> 7x7
-and 2 doublings, 32 -> 4x4 and 3, 64 -> 4x4 and 4).
+and 2 doublings, 32 -> 4x4 and 3, 64 -> 4x4 and 4). The Dense layers in brackets
+(``dense_units``) are not in the paper: they give the narrow, CPU-sized networks of
+recipes/dcgan_mnist.yaml the capacity they lacked (docs/results.md).
 
 TensorFlow/Keras are imported inside the builders so that listing plugins stays fast.
 """
@@ -81,7 +84,8 @@ def dcgan_generator(
     momentum = bn_momentum if batch_norm else None
     filters = base_filters * 2 ** (doublings - 1)
     x = z = keras.Input(shape=(latent_dim,), name="z")
-    for units in [dense_units] * bool(dense_units) + [start_h * start_w * filters]:
+    widths = ([dense_units] if dense_units else []) + [start_h * start_w * filters]  # the last one is the projection
+    for units in widths:
         x = _block(x, keras.layers.Dense(units, use_bias=not batch_norm, kernel_initializer=_init()), momentum, leaky_slope)
     x = keras.layers.Reshape((start_h, start_w, filters))(x)
     for _ in range(doublings - 1):
@@ -117,8 +121,8 @@ def dcgan_discriminator(
         batch_norm: add BatchNormalization after every convolution but the first.
         bn_momentum: moving-average momentum of BatchNormalization (Keras convention).
         dense_units: width of a Dense -> LeakyReLU layer between the flattened last block
-            and the logit; 0 is the paper's logit straight from the convolutions. On a CPU
-            a Dense layer is the cheapest place to give D capacity.
+            and the logit; 0 is the paper's logit straight from the convolutions. A
+            cheaper way to give D capacity than wider convolutions.
     """
     where = "discriminator dcgan"
     _check_common(where, base_filters, kernel_size, leaky_slope, bn_momentum)
