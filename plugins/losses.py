@@ -50,7 +50,7 @@ def bce(
         r1_images: compute R1 on only the first n real images of each D batch (0: all of
             them). The penalty is a mean over images, so for a D without batch norm a
             subset of the (shuffled) batch estimates it without bias, and the gradient of
-            a gradient, the dearest part of a D step, costs n / batch as much.
+            a gradient, the costliest part of a D step, is taken over n images instead of all.
     """
     return BCELoss(generator_loss, label_smoothing, r1_gamma, r1_images)
 
