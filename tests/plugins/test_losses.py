@@ -42,7 +42,7 @@ def test_hook_registers_every_first_party_loss():
 
 
 def test_reprs_show_the_parameters():
-    assert repr(losses.bce()) == "BCELoss(generator_loss='non_saturating', label_smoothing=0.0, r1_gamma=0.0)"
+    assert repr(losses.bce()) == "BCELoss(generator_loss='non_saturating', label_smoothing=0.0, r1_gamma=0.0, r1_images=0)"
     assert repr(losses.lsgan(a=-1.0, b=1.0, c=0.0)) == "LSGANLoss(a=-1.0, b=1.0, c=0.0)"
 
 
