@@ -71,8 +71,8 @@ def dcgan_generator(
         leaky_slope: negative slope of the hidden activations; 0 is the paper's ReLU.
         output_activation: ``tanh`` makes pixels in [-1, 1], ``sigmoid`` in [0, 1]; the
             returned model's ``output_range`` says which.
-        dense_units: width of a Dense [-> BN] -> ReLU layer between z and the projection
-            to the start map; 0 is the paper's single projection.
+        dense_units: width of a Dense [-> BN] -> activation layer between z and the
+            projection to the start map; 0 is the paper's single projection.
     """
     where = "generator dcgan"
     _check_common(where, base_filters, kernel_size, leaky_slope, bn_momentum)
@@ -120,9 +120,9 @@ def dcgan_discriminator(
         dropout: dropout rate after each convolution block; 0 turns dropout off.
         batch_norm: add BatchNormalization after every convolution but the first.
         bn_momentum: moving-average momentum of BatchNormalization (Keras convention).
-        dense_units: width of a Dense -> LeakyReLU layer between the flattened last block
-            and the logit; 0 is the paper's logit straight from the convolutions. A
-            cheaper way to give D capacity than wider convolutions.
+        dense_units: width of a Dense -> LeakyReLU [-> Dropout] layer between the
+            flattened last block and the logit; 0 is the paper's logit straight from the
+            convolutions. A cheaper way to give D capacity than wider convolutions.
     """
     where = "discriminator dcgan"
     _check_common(where, base_filters, kernel_size, leaky_slope, bn_momentum)
