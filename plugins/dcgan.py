@@ -75,9 +75,8 @@ def dcgan_generator(
             projection to the start map; 0 is the paper's single projection.
     """
     where = "generator dcgan"
-    _check_common(where, base_filters, kernel_size, leaky_slope, bn_momentum)
+    _check_common(where, base_filters, kernel_size, leaky_slope, bn_momentum, dense_units)
     _check(where, "output_activation", output_activation in OUTPUT_RANGES, "'tanh' or 'sigmoid'", output_activation)
-    _check(where, "dense_units", dense_units >= 0, ">= 0", dense_units)
     doublings, start_h, start_w = _doublings(where, image_shape)
     import keras
 
@@ -125,9 +124,8 @@ def dcgan_discriminator(
             convolutions. A cheaper way to give D capacity than wider convolutions.
     """
     where = "discriminator dcgan"
-    _check_common(where, base_filters, kernel_size, leaky_slope, bn_momentum)
+    _check_common(where, base_filters, kernel_size, leaky_slope, bn_momentum, dense_units)
     _check(where, "dropout", 0 <= dropout < 1, "in [0, 1)", dropout)
-    _check(where, "dense_units", dense_units >= 0, ">= 0", dense_units)
     doublings, _, _ = _doublings(where, image_shape)
     import keras
 
@@ -186,12 +184,13 @@ def _init():
     return keras.initializers.RandomNormal(stddev=INIT_STDDEV)
 
 
-def _check_common(where, base_filters, kernel_size, leaky_slope, bn_momentum):
+def _check_common(where, base_filters, kernel_size, leaky_slope, bn_momentum, dense_units):
     """Validate the parameters both builders share."""
     _check(where, "base_filters", base_filters >= 1, ">= 1", base_filters)
     _check(where, "kernel_size", kernel_size >= 1, ">= 1", kernel_size)
     _check(where, "leaky_slope", leaky_slope >= 0, ">= 0", leaky_slope)
     _check(where, "bn_momentum", 0 < bn_momentum < 1, "in (0, 1)", bn_momentum)
+    _check(where, "dense_units", dense_units >= 0, ">= 0", dense_units)
 
 
 def _check(where, name, ok, expected, found):

@@ -46,7 +46,8 @@ def bce(
             real images of ||grad_x D(x)||^2, added to D's loss; 0 turns it off. It keeps
             D from sharpening around the real images, which stops the late drift of an
             unconditional GAN. With batch norm in D an image's gradient also runs through
-            the batch's statistics; recipes/dcgan_mnist.yaml trains well with it anyway.
+            the batch's statistics; a DCGAN with batch norm in D still trained well with
+            it (row O of docs/results.md).
         r1_images: compute R1 on only the first n real images of each D batch (0: all of
             them). The penalty is a mean over images, so for a D without batch norm a
             subset of the (shuffled) batch estimates it without bias, and the gradient of

@@ -25,15 +25,14 @@ def train_through_the_cli(recipe, args, capsys):
     """(exit status, stderr) of ``ganlab run recipes/RECIPE ARGS``: in a fresh process for
     the README's recipe, in this one (the same ``main``, without TensorFlow's start-up
     each time) for the others."""
-    argv = ["run", f"recipes/{recipe}", *map(str, args)]
+    argv = ["run", str(ROOT / "recipes" / recipe), *map(str, args)]
     if recipe == "vanilla_mnist.yaml":
         result = run_cli(*argv)
         return result.returncode, result.stderr
     from ganlab.cli import main
 
     capsys.readouterr()
-    code = main([argv[0], str(ROOT / argv[1]), *argv[2:]])
-    return code, capsys.readouterr().err
+    return main(argv), capsys.readouterr().err
 
 
 @pytest.mark.parametrize("recipe", sorted(p.name for p in (ROOT / "recipes").glob("*.yaml")))
