@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ganlab import info
 from ganlab.errors import GanlabError
 
 FOLDER = "checkpoints"
@@ -35,6 +36,8 @@ def state_groups(model) -> dict:
     }
     if model.ema_generator is not None:
         groups["ema_generator"] = model.ema_generator.variables
+    if model.mode_head is not None:
+        groups["mode_guess"] = model.mode_head.get_layer(info.HEAD).variables
     return groups
 
 

@@ -28,6 +28,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from ganlab import info
+
 METRICS = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
 
 
@@ -46,6 +48,8 @@ class AdversarialModel(keras.Model):
         seed=0,
         ema=None,
         instance_noise=0.0,
+        mode_head=None,
+        info_weight=1.0,
         total_steps=1,
         num_classes=None,
         **kwargs,
@@ -62,6 +66,8 @@ class AdversarialModel(keras.Model):
         self.ema_decay = ema
         self.ema_generator = _shadow(generator) if ema else None
         self.instance_noise = instance_noise
+        self.mode_head = mode_head  # InfoGAN: images -> (D's logits, mode logits), see ganlab.info
+        self.info_weight = info_weight
         self.total_steps = total_steps
         self.num_classes = num_classes  # None: unconditional G and D
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
@@ -77,8 +83,13 @@ class AdversarialModel(keras.Model):
         super().compile(**kwargs)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
-        d_optimizer.build(self.discriminator.trainable_variables)
+        d_optimizer.build(self.d_variables)
         g_optimizer.build(self.generator.trainable_variables)
+
+    @property
+    def d_variables(self):
+        """What D's optimizer trains: D's weights, and the mode guess's with InfoGAN modes."""
+        return (self.discriminator if self.mode_head is None else self.mode_head).trainable_variables
 
     @property
     def sampler(self):
@@ -144,25 +155,38 @@ class AdversarialModel(keras.Model):
         std = tf.cast(self.instance_noise * (1.0 - progress), images.dtype)
         return images + std * _replica_share(lambda shape: keras.random.normal(shape, dtype=images.dtype, seed=self.noise_seed), tf.shape(images))
 
+    def _judge_with_modes(self, images, labels):
+        """(D's logits, D's guesses of the InfoGAN modes), the guesses None without modes."""
+        if self.mode_head is None:
+            return self._judge(images, labels), None
+        return self.mode_head(images, training=True)
+
+    def _mode_loss(self, z, guesses):
+        return self.info_weight * info.mode_loss(z, guesses)
+
     def _d_step(self, real, labels=None):
         batch = tf.shape(real)[0]
-        fake = tf.stop_gradient(self._generate(self.sample_z(batch), labels))
+        z = self.sample_z(batch)
+        fake = tf.stop_gradient(self._generate(z, labels))
         fake = self._with_instance_noise(tf.cast(fake, real.dtype))
         real = self._with_instance_noise(real)
         with tf.GradientTape() as tape:
             if self.d_batch == "concat":
                 both = None if labels is None else tf.concat([labels, labels], axis=0)
-                logits = self._judge(tf.concat([real, fake], axis=0), both)
+                logits, guesses = self._judge_with_modes(tf.concat([real, fake], axis=0), both)
                 real_logits, fake_logits = logits[:batch], logits[batch:]
+                guesses = None if guesses is None else guesses[batch:]
             else:
                 real_logits = self._judge(real, labels)
-                fake_logits = self._judge(fake, labels)
+                fake_logits, guesses = self._judge_with_modes(fake, labels)
             d_loss = self.adversarial_loss.d_loss(real_logits, fake_logits)
+            if guesses is not None:
+                d_loss = d_loss + self._mode_loss(z, guesses)
             penalty = self.adversarial_loss.penalty(self._critic(labels), real, fake, self.noise_seed)
             if penalty is not None:
                 d_loss = d_loss + penalty
             scaled = self._replica_scale(d_loss)
-        variables = self.discriminator.trainable_variables
+        variables = self.d_variables
         _apply_gradients(self.d_optimizer, tape.gradient(scaled, variables), variables)
         return d_loss, real_logits, fake_logits
 
@@ -171,11 +195,13 @@ class AdversarialModel(keras.Model):
         z = self.sample_z(tf.shape(real)[0])
         with tf.GradientTape() as tape:
             fake = self._with_instance_noise(self._generate(z, labels))
-            fake_logits = self._judge(fake, labels)
+            fake_logits, guesses = self._judge_with_modes(fake, labels)
             if loss.g_needs_real:  # relativistic: G's loss compares its fakes with reals
                 g_loss = loss.g_loss(fake_logits, self._judge(self._with_instance_noise(real), labels))
             else:
                 g_loss = loss.g_loss(fake_logits)
+            if guesses is not None:
+                g_loss = g_loss + self._mode_loss(z, guesses)
             scaled = self._replica_scale(g_loss)
         variables = self.generator.trainable_variables
         _apply_gradients(self.g_optimizer, tape.gradient(scaled, variables), variables)

@@ -1,5 +1,6 @@
 """Keras layers ganlab's first-party models share, and the walk over a model's layers.
 
+``LatentModes`` turns z's first entries into a discrete choice (see ``ganlab.info``).
 ``leaf_layers`` / ``batch_norms`` reach into nested models (a conditional G wraps the
 unconditional one); bench counts FLOPs, distribute synchronises batch norm and
 standing statistics refresh it through them.
@@ -55,6 +56,29 @@ class HashDropout(keras.layers.Dropout):
         bits = hash_bits(tf.shape(inputs), self.seed_generator.next())
         threshold = tf.constant(min(int(self.rate * 2.0**32), 2**32 - 1), tf.uint32)
         return tf.where(bits >= threshold, inputs / (1.0 - self.rate), tf.zeros_like(inputs))
+
+
+@keras.saving.register_keras_serializable(package="ganlab")
+class LatentModes(keras.layers.Layer):
+    """Replaces z's first ``modes`` entries by the one-hot of their argmax: a discrete mode.
+
+    For z ~ N(0, I) or U(-1, 1) the argmax is uniform over the modes; ``ganlab.info``
+    puts this layer in front of G for InfoGAN modes.
+    """
+
+    def __init__(self, modes, **kwargs):
+        super().__init__(**kwargs)
+        self.modes = int(modes)
+
+    def call(self, z):
+        picked = tf.one_hot(tf.argmax(z[:, : self.modes], axis=-1), self.modes, dtype=z.dtype)
+        return tf.concat([picked, z[:, self.modes :]], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "modes": self.modes}
 
 
 def leaf_layers(model):

@@ -97,6 +97,13 @@ SETTINGS: dict[str, dict[str, Any]] = {
             "std of Gaussian noise added to every image D sees (G's output units), annealed linearly to 0 by the last step",
             at_least(0),
         ),
+        "info_modes": Setting(
+            int,
+            0,
+            "InfoGAN: z's first n entries choose one of n modes and D learns to tell each fake's mode, with G (0: off; see docs/recipes.md)",
+            lambda v: None if v == 0 or v >= 2 else "must be 0 (off) or at least 2",
+        ),
+        "info_weight": Setting(float, 1.0, "weight of the InfoGAN mode term in both players' losses", positive),
         "ema": Setting(
             float | None,
             None,

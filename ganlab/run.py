@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ganlab import __version__, checkpoint, distribute
+from ganlab import __version__, checkpoint, distribute, info
 from ganlab.errors import GanlabError, TrainingDiverged
 from ganlab.recipe import dump_yaml, load_recipe
 
@@ -223,6 +223,8 @@ def _build_model(recipe, image_shape, steps_per_execution, placement, jit_compil
 
     t = recipe["training"]
     comps = recipe.components
+    if t["info_modes"]:
+        info.check(t["info_modes"], t["latent_dim"], classes)
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(t["precision"])  # layers take the policy when built
     context = {"image_shape": image_shape} if classes is None else {"image_shape": image_shape, "num_classes": classes}
@@ -232,11 +234,14 @@ def _build_model(recipe, image_shape, steps_per_execution, placement, jit_compil
     finally:
         keras.config.set_dtype_policy(previous)
     loss = comps["loss"].build(**recipe.component_params("loss"))
+    mode_head = None
+    if t["info_modes"]:
+        generator, mode_head = info.with_modes(generator, t["info_modes"]), info.mode_head(discriminator, t["info_modes"])
     if placement and placement.distributed and recipe["distribute"]["sync_batch_norm"]:
         distribute.synchronize_batch_norm(generator, discriminator)  # before the EMA copy is cloned from G
     model = AdversarialModel(
         generator, discriminator, loss, t["latent_dim"], noise=t["noise"], d_steps=t["d_steps"], d_batch=t["d_batch"], seed=t["seed"], ema=t["ema"],
-        instance_noise=t["instance_noise"], total_steps=total_steps, num_classes=classes,
+        instance_noise=t["instance_noise"], mode_head=mode_head, info_weight=t["info_weight"], total_steps=total_steps, num_classes=classes,
     )
 
     jit_compile = t["jit_compile"] if jit_compile is None else jit_compile

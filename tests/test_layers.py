@@ -1,4 +1,4 @@
-"""ganlab.layers.HashDropout: a drop-in for Keras' Dropout with cheaper masks."""
+"""ganlab.layers: HashDropout (Keras' Dropout with cheaper masks) and LatentModes."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-from ganlab.layers import HashDropout, hash_bits  # noqa: E402
+from ganlab.layers import HashDropout, LatentModes, hash_bits  # noqa: E402
 
 
 @pytest.mark.parametrize("jit", [False, True])
@@ -67,3 +67,13 @@ def test_gradient_flows_through_kept_units_only():
         y = layer(x, training=True)
     grad = tape.gradient(y, x).numpy()
     np.testing.assert_allclose(grad, y.numpy())  # d(y)/d(x) is the mask times 1/(1 - rate)
+
+
+def test_latent_modes_one_hot_the_argmax_of_the_first_entries():
+    z = np.array([[0.1, 2.0, -1.0, 0.5, -0.5], [3.0, 0.0, 1.0, 0.25, 7.0]], "float32")
+    np.testing.assert_array_equal(LatentModes(3)(z).numpy(), [[0, 1, 0, 0.5, -0.5], [1, 0, 0, 0.25, 7.0]])
+    # for z ~ N(0, I) every mode is equally likely
+    picked = LatentModes(4)(np.random.default_rng(0).normal(size=(40_000, 6)).astype("float32")).numpy()[:, :4]
+    np.testing.assert_allclose(picked.mean(axis=0), 0.25, atol=0.01)
+    model = keras.Sequential([keras.Input((5,)), LatentModes(3)])
+    assert model.output_shape == (None, 5) and LatentModes.from_config(model.layers[0].get_config()).modes == 3

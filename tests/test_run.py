@@ -75,13 +75,14 @@ def test_same_recipe_and_seed_give_the_same_weights(reg, tmp_path):
     assert not np.array_equal(a["generator/00000"], c["generator/00000"])
 
 
-@pytest.mark.parametrize("ema", [None, 0.9])
-def test_resume_is_exact(reg, tmp_path, ema):
+@pytest.mark.parametrize("ema, info_modes", [(None, 0), (0.9, 0), (None, 3)])
+def test_resume_is_exact(reg, tmp_path, ema, info_modes):
     from ganlab.run import resume, train
 
-    straight_meta, straight = final_state(train(tiny(reg, epochs=4, ema=ema), out=tmp_path / "straight"))
+    straight_meta, straight = final_state(train(tiny(reg, epochs=4, ema=ema, info_modes=info_modes), out=tmp_path / "straight"))
     assert any(k.startswith("ema_generator/") for k in straight) == (ema is not None)
-    run_dir = train(tiny(reg, epochs=2, ema=ema), out=tmp_path / "stopped")
+    assert any(k.startswith("mode_guess/") for k in straight) == (info_modes > 0)
+    run_dir = train(tiny(reg, epochs=2, ema=ema, info_modes=info_modes), out=tmp_path / "stopped")
     resume(run_dir, reg, ["training.epochs=4"])
     meta, resumed = final_state(run_dir)
     assert meta == straight_meta == {"epoch": 4, "step": 16, "format": 1}
