@@ -18,6 +18,9 @@ Vocabulary of the classic Keras GAN write-ups, and where it lives here:
   labels)``; G draws fakes for the labels of the real slice it is paired with (so fakes
   have the data's class frequencies), and D judges every image with its label: D(x, y),
   G(z, y). Without labels every call is the unconditional one, unchanged.
+- **InfoGAN modes** (``mode_head`` set, see ``ganlab.info``): D's fakes also go through a
+  head that guesses each fake's mode from z, and both D's and G's losses add the
+  guess's cross-entropy; the head's weights are trained with D's.
 
 Because this is a ``keras.Model``, ``fit`` provides progress bars, callbacks,
 ``steps_per_execution``, ``jit_compile`` and ``tf.distribute`` support.
