@@ -7,10 +7,10 @@ made of in-between samples (a blurred 4-or-9) that a classifier cannot name. Wit
 their argmax (``ganlab.layers.LatentModes``, put in front of G, so z stays N(0, I) or
 U(-1, 1) and every sampler works unchanged), and a small head on D's last features
 guesses each fake's mode. Both players minimise ``info_weight`` times the head's
-cross-entropy, a lower bound on the mutual information between mode and image: G has to
-give each mode a look of its own, so it learns to jump between pieces instead of
-sliding, and it finds the classes without being given them. A mode does not have to be a
-class (two modes may share a digit, written two ways).
+cross-entropy, which maximises a lower bound on the mutual information between mode and
+image: G has to give each mode a look of its own, so it learns to jump between pieces
+instead of sliding. A mode need not be one class: on MNIST, with ten modes and no labels,
+five became single digits and the others shared 4/9 and 3/5/8 (docs/results.md, row V).
 
 TensorFlow/Keras are imported by the functions, not the module.
 """
