@@ -23,15 +23,30 @@ from ganlab.errors import GanlabError
 HEAD = "mode_guess"
 
 
-def check(info_modes: int, latent_dim: int, classes) -> None:
-    """Refuse settings InfoGAN modes cannot work with, in one line."""
-    if info_modes >= latent_dim:
-        raise GanlabError(
+def problems(info_modes: int, latent_dim, conditional: bool) -> list[str]:
+    """What makes ``info_modes`` unusable with this z and this conditioning, one line each.
+
+    Recipe validation reports them (so ``ganlab check`` does); ``check`` refuses a model
+    built for labelled data all the same.
+    """
+    if not info_modes:
+        return []
+    found = []
+    if latent_dim is not None and info_modes >= latent_dim:  # None: reported as invalid already
+        found.append(
             f"training.info_modes ({info_modes}) must be smaller than training.latent_dim ({latent_dim}): "
             "the modes take the first entries of z and G needs continuous ones besides"
         )
-    if classes is not None:
-        raise GanlabError("training.info_modes is for unconditional GANs; a conditional generator is already given the class")
+    if conditional:
+        found.append("training.info_modes is for unconditional GANs; a conditional generator is already given the class")
+    return found
+
+
+def check(info_modes: int, latent_dim: int, classes) -> None:
+    """Raise the first of ``problems`` for a model built with ``classes`` (None: unconditional)."""
+    found = problems(info_modes, latent_dim, classes is not None)
+    if found:
+        raise GanlabError(found[0])
 
 
 def with_modes(generator, info_modes: int):
@@ -64,5 +79,7 @@ def mode_loss(z, guesses):
     """Mean cross-entropy of D's mode logits ``guesses`` (batch, n) against the modes of ``z``."""
     import tensorflow as tf
 
-    modes = tf.argmax(z[:, : guesses.shape[-1]], axis=-1)
+    from ganlab.layers import latent_mode
+
+    modes = latent_mode(z, guesses.shape[-1])
     return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(modes, tf.cast(guesses, tf.float32)))

@@ -58,6 +58,11 @@ class HashDropout(keras.layers.Dropout):
         return tf.where(bits >= threshold, inputs / (1.0 - self.rate), tf.zeros_like(inputs))
 
 
+def latent_mode(z, modes):
+    """The mode each row of z chooses: the argmax of its first ``modes`` entries."""
+    return tf.argmax(z[:, :modes], axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="ganlab")
 class LatentModes(keras.layers.Layer):
     """Replaces z's first ``modes`` entries by the one-hot of their argmax: a discrete mode.
@@ -71,7 +76,7 @@ class LatentModes(keras.layers.Layer):
         self.modes = int(modes)
 
     def call(self, z):
-        picked = tf.one_hot(tf.argmax(z[:, : self.modes], axis=-1), self.modes, dtype=z.dtype)
+        picked = tf.one_hot(latent_mode(z, self.modes), self.modes, dtype=z.dtype)
         return tf.concat([picked, z[:, self.modes :]], axis=-1)
 
     def compute_output_shape(self, input_shape):

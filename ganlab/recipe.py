@@ -20,6 +20,7 @@ from typing import Any, Callable, Literal
 
 import yaml
 
+from ganlab import info
 from ganlab.components import check_value, type_name
 from ganlab.errors import GanlabError
 
@@ -322,6 +323,9 @@ def validate(data, registry, source="<recipe>", lines=None, overrides=()) -> Rec
     if "training" in data and training.get("epochs") is None and training.get("steps") is None:
         problems.add("training", "set training.epochs or training.steps")
     _check_conditioning(components, problems)
+    generator = components.get("generator")
+    for problem in info.problems(training.get("info_modes", 0), training.get("latent_dim"), bool(generator and generator.conditional)):
+        problems.add("training", problem)
     distribute = resolved["distribute"]
     for key, strategy in STRATEGY_ONLY.items():
         if distribute.get(key) is not None and distribute.get("strategy") != strategy:

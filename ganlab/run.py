@@ -223,8 +223,7 @@ def _build_model(recipe, image_shape, steps_per_execution, placement, jit_compil
 
     t = recipe["training"]
     comps = recipe.components
-    if t["info_modes"]:
-        info.check(t["info_modes"], t["latent_dim"], classes)
+    info.check(t["info_modes"], t["latent_dim"], classes)
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(t["precision"])  # layers take the policy when built
     context = {"image_shape": image_shape} if classes is None else {"image_shape": image_shape, "num_classes": classes}

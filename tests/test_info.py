@@ -73,3 +73,16 @@ def test_modes_need_room_in_z_an_unconditional_gan_and_a_sane_weight(reg, tmp_pa
         tiny(reg, info_modes=1)
     with pytest.raises(GanlabError, match="training.info_weight"):
         tiny(reg, info_modes=3, info_weight=0.0)
+
+
+def test_recipe_validation_reports_unusable_modes_with_the_file_and_line():
+    from pathlib import Path
+
+    from ganlab.plugins import load_registry
+    from ganlab.recipe import load_recipe
+
+    recipes = Path(__file__).resolve().parent.parent / "recipes"
+    with pytest.raises(GanlabError, match=r"dcgan_mnist.yaml:\d+: training: training.info_modes \(100\) must be smaller"):
+        load_recipe(recipes / "dcgan_mnist.yaml", load_registry(), ["training.info_modes=100"])
+    with pytest.raises(GanlabError, match=r"cdcgan_mnist.yaml:\d+: training: training.info_modes is for unconditional GANs"):
+        load_recipe(recipes / "cdcgan_mnist.yaml", load_registry(), ["training.info_modes=5"])
