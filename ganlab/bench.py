@@ -24,7 +24,7 @@ def forward_flops(model) -> int:
     Dense and convolution layers carry nearly all the arithmetic of a GAN; element-wise
     layers (activations, batch norm) are left out.
     """
-    from ganlab.layers import leaf_layers
+    from ganlab.training.layers import leaf_layers
 
     total = 0
     for layer in leaf_layers(model):
@@ -81,10 +81,9 @@ def bench(recipe, steps=100, started=None) -> dict:
     """Time ``steps`` train steps of ``recipe`` after a compiled warm-up execution."""
     import keras
 
-    from ganlab.data import real_stream
-    from ganlab.run import build_model, load_data, num_classes
-
     from ganlab.errors import GanlabError
+    from ganlab.training.assemble import build_model, load_data, num_classes
+    from ganlab.training.stream import real_stream
 
     if steps < 1:
         raise GanlabError(f"--steps {steps}: time at least 1 step")

@@ -15,20 +15,20 @@ import time
 STARTED = time.perf_counter()  # for "time to first step" in ganlab bench
 
 from ganlab import __version__
-from ganlab.components import KINDS
+from ganlab.components.kinds import KINDS
 from ganlab.errors import GanlabError
 
 EXIT_BAD_INPUT = 2
 
 
 def _registry():
-    from ganlab.plugins import load_registry
+    from ganlab.components.loading import load_registry
 
     return load_registry()
 
 
 def cmd_list(args):
-    from ganlab import listing
+    from ganlab.components import listing
 
     registry = _registry()
     kinds = [args.kind] if args.kind else list(KINDS)
@@ -37,7 +37,7 @@ def cmd_list(args):
 
 
 def cmd_check(args):
-    from ganlab.recipe import load_recipe
+    from ganlab.recipe.validate import load_recipe
 
     recipe = load_recipe(args.recipe, _registry(), args.set)
     sys.stdout.write(f"# {args.recipe}: ok, resolved with defaults filled in\n")
@@ -45,11 +45,11 @@ def cmd_check(args):
 
 
 def cmd_check_plugin(args):
-    from ganlab import conformance
+    from ganlab.conformance import runner
 
     context = {"image_shape": args.image_shape, "latent_dim": args.latent_dim}
-    settings = conformance.parse_settings(args.set)
-    loading, checks = conformance.check_plugin(_registry(), args.name, settings, **{k: v for k, v in context.items() if v is not None})
+    settings = runner.parse_settings(args.set)
+    loading, checks = runner.check_plugin(_registry(), args.name, settings, **{k: v for k, v in context.items() if v is not None})
     import_tensorflow_quietly()
     results = list(loading)
     for result in loading:
@@ -60,7 +60,7 @@ def cmd_check_plugin(args):
             print(result.line(), flush=True)
     failed = sum(not r.ok for r in results)
     if failed:
-        raise conformance.ContractBroken(f"check-plugin {args.name}: {failed} of {len(results)} checks failed (FAIL lines above)")
+        raise runner.ContractBroken(f"check-plugin {args.name}: {failed} of {len(results)} checks failed (FAIL lines above)")
     components = f"{len(checks)} component{'' if len(checks) == 1 else 's'}"
     print(f"ganlab: check-plugin {args.name}: all {len(results)} checks of {components} passed")
 
@@ -108,14 +108,14 @@ def import_tensorflow_quietly():
 
 
 def cmd_run(args):
-    from ganlab.recipe import load_recipe
+    from ganlab.recipe.validate import load_recipe
 
     registry = _registry()
     if args.resume:
         if args.recipe:
             raise GanlabError("ganlab run: give either RECIPE or --resume RUN_DIR, not both")
         import_tensorflow_quietly()
-        from ganlab.run import resume
+        from ganlab.training.run import resume
 
         resume(args.resume, registry, args.set)
         return
@@ -123,25 +123,25 @@ def cmd_run(args):
         raise GanlabError("ganlab run: missing RECIPE (a YAML file such as recipes/vanilla_mnist.yaml), or use --resume RUN_DIR")
     recipe = load_recipe(args.recipe, registry, args.set)
     import_tensorflow_quietly()
-    from ganlab.run import train
+    from ganlab.training.run import train
 
     train(recipe, out=args.out)
 
 
 def cmd_sample(args):
-    from ganlab.sample import sample
+    from ganlab.sampling import sample
 
     import_tensorflow_quietly()
     sample(args.run_dir, args.output, n=args.n, seed=args.seed, label=args.label)
 
 
 def cmd_eval(args):
-    from ganlab.evaluate import evaluate, table, train_classifier
-
     registry = _registry()
     if not os.path.exists(args.run_dir):
         raise GanlabError(f"{args.run_dir}: no such run directory{' or recipe' if args.train_classifier else ''}")
     import_tensorflow_quietly()
+    from ganlab.evaluation.evaluate import evaluate, table, train_classifier
+
     if args.train_classifier:
         info = train_classifier(args.run_dir, registry, args.set)
         print(f"classifier {info['hash']} ({info['file']}): trained on {info['trained_on']} images, held-out accuracy {info['held_out_accuracy']:.4f}")
@@ -154,7 +154,7 @@ def cmd_eval(args):
 def cmd_bench(args):
     import json
 
-    from ganlab.recipe import load_recipe
+    from ganlab.recipe.validate import load_recipe
 
     overrides = list(args.set)
     if args.batch_size is not None:

@@ -18,3 +18,11 @@ class TrainingDiverged(GanlabError):
     """A loss became NaN or infinite: the run stopped, its last good checkpoint kept."""
 
     exit_code = 1
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: ganlab's own messages as they are, others with their type."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, GanlabError):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

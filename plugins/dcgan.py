@@ -161,7 +161,7 @@ def _block(x, layer, bn_momentum=None, leaky_slope=0.0, dropout=0.0):
     """layer [-> BatchNorm] -> ReLU/LeakyReLU [-> Dropout]."""
     import keras
 
-    from ganlab.layers import HashDropout
+    from ganlab.training.layers import HashDropout
 
     x = layer(x)
     if bn_momentum is not None:

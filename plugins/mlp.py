@@ -2,7 +2,7 @@
 
 G: z -> [Dense -> LeakyReLU -> BatchNorm -> Dropout]* -> Dense -> tanh -> image.
 D: image -> Flatten -> [Dense -> LeakyReLU -> Dropout]* -> Dense(1), a logit.
-Dropout is ganlab.layers.HashDropout: Keras' Dropout with cheaper random masks.
+Dropout is ganlab.training.layers.HashDropout: Keras' Dropout with cheaper random masks.
 
 TensorFlow/Keras are imported inside the builders so that listing plugins stays fast.
 """
@@ -95,7 +95,7 @@ def _dense_blocks(x, hidden, leaky_slope, dropout, bn_momentum=None):
     """Dense -> LeakyReLU [-> BatchNorm] [-> Dropout] for each hidden size."""
     import keras
 
-    from ganlab.layers import HashDropout
+    from ganlab.training.layers import HashDropout
 
     for units in hidden:
         x = keras.layers.Dense(units)(x)

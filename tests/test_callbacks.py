@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from ganlab.callbacks import COLUMNS, LossPlot, MetricsCSV, SampleGrids, read_rows, sample_paths
+from ganlab.callbacks.recording import COLUMNS, LossPlot, MetricsCSV, SampleGrids, read_rows, sample_paths
 
 LOGS = {"d_loss": 0.693147182, "g_loss": 1.25, "d_acc_real": 0.5, "d_acc_fake": 0.75}
 

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from ganlab import GanlabError
-from ganlab.plugins import load_registry
-from ganlab.recipe import validate
+from ganlab.components.loading import load_registry
+from ganlab.recipe.validate import validate
 from tests import toy_plugins
 from tests.conftest import ROOT, run_cli
-from tests.test_run import final_state
+from tests.helpers import final_state
 
 CLASSES = 4
 
@@ -46,7 +46,7 @@ def test_the_generators_images_depend_on_the_label(reg):
 
 
 def test_the_streams_labels_belong_to_its_images_and_resume_exactly():
-    from ganlab.data import real_stream
+    from ganlab.training.stream import real_stream
 
     images = np.arange(60, dtype=np.uint8).reshape(60, 1, 1, 1)  # each image's pixel is its index
     labels = (np.arange(60) * 7) % 5
@@ -74,8 +74,8 @@ def test_a_tiny_conditional_run_trains(reg, tmp_path, options):
     import imageio.v3 as iio
     import keras
 
-    from ganlab.callbacks import read_rows
-    from ganlab.run import train
+    from ganlab.callbacks.recording import read_rows
+    from ganlab.training.run import train
 
     run_dir = train(ctiny(reg, **options), out=tmp_path / "run")
     rows = read_rows(run_dir / "metrics.csv")
@@ -90,7 +90,7 @@ def test_a_tiny_conditional_run_trains(reg, tmp_path, options):
 
 
 def test_a_conditional_run_resumes_exactly(reg, tmp_path):
-    from ganlab.run import resume, train
+    from ganlab.training.run import resume, train
 
     _, straight = final_state(train(ctiny(reg, epochs=4, ema=0.9), out=tmp_path / "straight"))
     run_dir = train(ctiny(reg, epochs=2, ema=0.9), out=tmp_path / "stopped")
@@ -100,7 +100,7 @@ def test_a_conditional_run_resumes_exactly(reg, tmp_path):
 
 
 def test_conditional_models_need_labelled_data_before_anything_is_written(reg, tmp_path):
-    from ganlab.run import train
+    from ganlab.training.run import train
 
     with pytest.raises(GanlabError, match=r"generator 'cmlp' and discriminator 'cmlp' are conditional \(they take labels\) but dataset 'noise' has no labels"):
         train(ctiny(reg, data={"name": "noise", "n": 256}), out=tmp_path / "run")
@@ -131,14 +131,14 @@ def test_mixed_recipe_through_the_cli_is_one_line_exit_2():
 
 @pytest.fixture(scope="module")
 def conditional_run(reg, tmp_path_factory):
-    from ganlab.run import train
+    from ganlab.training.run import train
 
     data = {"name": "noise", "n": 400, "size": 28, "classes": CLASSES}
     return train(ctiny(reg, epochs=1, data=data, ema=0.9, output={"grid": 2}), out=tmp_path_factory.mktemp("conditional") / "run")
 
 
 def test_sample_draws_the_chosen_class(conditional_run, tmp_path):
-    from ganlab.sample import sample
+    from ganlab.sampling import sample
 
     sample(conditional_run, tmp_path / "seven.npz", n=6, seed=1, label=3)
     sample(conditional_run, tmp_path / "zero.npz", n=6, seed=1, label=0)
@@ -150,8 +150,8 @@ def test_sample_draws_the_chosen_class(conditional_run, tmp_path):
 
 
 def test_sample_label_errors_are_one_line_exit_2(conditional_run, tmp_path):
-    from ganlab.run import train
-    from tests.test_run import tiny
+    from ganlab.training.run import train
+    from tests.helpers import tiny
 
     out_of_range = run_cli("sample", conditional_run, "--label", CLASSES, "-o", tmp_path / "x.png")
     assert out_of_range.returncode == 2 and f"--label {CLASSES}: {conditional_run} has classes 0 to {CLASSES - 1}" in out_of_range.stderr
@@ -162,7 +162,7 @@ def test_sample_label_errors_are_one_line_exit_2(conditional_run, tmp_path):
 
 
 def test_class_accuracy_counts_each_requested_class_separately():
-    from ganlab.metrics import class_accuracy
+    from ganlab.evaluation.metrics import class_accuracy
 
     probs = np.array([[0.9, 0.1, 0.0], [0.2, 0.8, 0.0], [0.6, 0.4, 0.0], [0.1, 0.2, 0.7], [0.5, 0.3, 0.2]])
     requested = np.array([0, 0, 1, 2, 0])  # class 0: right, wrong, right; class 1: wrong; class 2: right
@@ -171,7 +171,7 @@ def test_class_accuracy_counts_each_requested_class_separately():
 
 
 def test_eval_reports_per_class_accuracy_of_a_conditional_run(reg, conditional_run, tmp_path, monkeypatch):
-    from ganlab.evaluate import evaluate, table
+    from ganlab.evaluation.evaluate import evaluate, table
 
     monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
     result = evaluate(conditional_run, reg, n=40, log=lambda *_: None)

@@ -11,19 +11,20 @@ import keras
 import numpy as np
 import pytest
 
-from ganlab import GanlabError, ImageData, Loss, conformance, hookimpl
-from ganlab.components import Component
-from ganlab.plugins import load_registry
+from ganlab import GanlabError, ImageData, Loss
+from ganlab.components.component import Component
+from ganlab.components.loading import load_registry
+from ganlab.conformance import runner
 from tests import toy_plugins as toys
 from tests.conftest import run_cli
-from tests.test_plugins import _fake_distribution
+from tests.helpers import fake_distribution
 
 IMAGE_SHAPE, LATENT_DIM = (8, 8, 1), 4
 
 
 def failures(kind, builder, params=None):
     """The FAIL lines of the contract checks of ``builder`` registered as ``kind`` 'x' by plugin 'bad'."""
-    results = conformance.ComponentCheck(Component(kind, "x", builder, "bad"), params or {}, IMAGE_SHAPE, LATENT_DIM).run()
+    results = runner.ComponentCheck(Component(kind, "x", builder, "bad"), params or {}, IMAGE_SHAPE, LATENT_DIM).run()
     return [r.line() for r in results if not r.ok]
 
 
@@ -226,16 +227,16 @@ def test_an_impossible_output_range():
 
 def test_select_by_plugin_or_distribution_and_split_params():
     registry = load_registry()
-    assert {c.qualified_name for c in conformance.select(registry, "mlp")[0]} == {"mlp:mlp"}
-    assert {c.plugin for c in conformance.select(registry, "ganlab")[0]} >= {"mlp", "losses", "mnist", "dcgan"}
+    assert {c.qualified_name for c in runner.select(registry, "mlp")[0]} == {"mlp:mlp"}
+    assert {c.plugin for c in runner.select(registry, "ganlab")[0]} >= {"mlp", "losses", "mnist", "dcgan"}
     with pytest.raises(GanlabError, match="no plugin or distribution 'nope' is installed"):
-        conformance.select(registry, "nope")
-    components, _ = conformance.select(registry, "mlp")
-    assert conformance.split_params(components, {"generator.mlp.hidden": [8]}) == {"mlp:mlp": {"hidden": (8,)}}
+        runner.select(registry, "nope")
+    components, _ = runner.select(registry, "mlp")
+    assert runner.split_params(components, {"generator.mlp.hidden": [8]}) == {"mlp:mlp": {"hidden": (8,)}}
     with pytest.raises(GanlabError, match=r"generator.mlp.hiden: generator 'mlp' has no parameter 'hiden' — did you mean 'hidden'\?"):
-        conformance.split_params(components, {"generator.mlp.hiden": [8]})
+        runner.split_params(components, {"generator.mlp.hiden": [8]})
     with pytest.raises(GanlabError, match=r"loss.bce.label_smoothing: expected KIND.NAME.PARAM naming a component of the plugin"):
-        conformance.split_params(components, {"loss.bce.label_smoothing": 0.1})
+        runner.split_params(components, {"loss.bce.label_smoothing": 0.1})
 
 
 SOFTPLUS = """
@@ -269,7 +270,7 @@ SOFTPLUS = """
 
 
 def test_check_plugin_cli_passes_a_good_plugin(tmp_path):
-    path = _fake_distribution(tmp_path, "ganlab_softplus", SOFTPLUS, {"soft": "ganlab_softplus"})
+    path = fake_distribution(tmp_path, "ganlab_softplus", SOFTPLUS, {"soft": "ganlab_softplus"})
     result = run_cli("check-plugin", "ganlab-softplus", "--set", "loss.softplus.margin=1", env={"PYTHONPATH": str(path)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
@@ -312,7 +313,7 @@ RAGGED = """
 
 
 def test_check_plugin_and_run_name_the_broken_component(tmp_path):
-    path = _fake_distribution(tmp_path, "ganlab_ragged", RAGGED, {"rag": "ganlab_ragged"})
+    path = fake_distribution(tmp_path, "ganlab_ragged", RAGGED, {"rag": "ganlab_ragged"})
     env = {"PYTHONPATH": str(path)}
     message = "dataset 'rag:ragged': images have inconsistent shapes: image 0 is (8, 8, 1), image 1 is (7, 8, 1); every image must have the same (height, width, channels)"
     checked = run_cli("check-plugin", "ganlab-ragged", env=env)

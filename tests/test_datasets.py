@@ -18,35 +18,15 @@ from ganlab_plugins.arrays import arrays
 from ganlab_plugins.fashion_mnist import fashion_mnist
 from ganlab_plugins.folder import image_folder
 from tests.conftest import run_cli
-from tests.plugins.test_mnist import UNREACHABLE, isolated_home, write_split  # noqa: F401 (isolated_home: autouse here too)
+from tests.helpers import UNREACHABLE, write_images, write_npz, write_split
+
+pytestmark = pytest.mark.usefixtures("isolated_home")
 
 
 @pytest.fixture(autouse=True)
 def unreachable_fashion_mirror(monkeypatch):
     monkeypatch.setenv("GANLAB_FASHION_MNIST_MIRROR", UNREACHABLE)
 
-
-def write_images(folder, n=6, shape=(12, 16, 3), classes=("cats", "dogs"), seed=0):
-    """``n`` random images per class subfolder, alternating PNG and JPEG; returns the PNGs' pixels by path."""
-    rng = np.random.default_rng(seed)
-    pngs = {}
-    for c in classes:
-        (folder / c).mkdir(parents=True, exist_ok=True)
-        for i in range(n):
-            pixels = rng.integers(0, 256, shape, dtype=np.uint8)
-            path = folder / c / f"{i:02d}.{'png' if i % 2 == 0 else 'jpg'}"
-            iio.imwrite(path, pixels)
-            if path.suffix == ".png":
-                pngs[path] = pixels
-    return pngs
-
-
-def write_npz(path, n=40, shape=(8, 8), seed=0):
-    """Float images in [-1, 1] under ``x`` and labels 0..3 under ``y``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    np.savez(path, x=rng.uniform(-1, 1, (n, *shape)).astype(np.float32), y=np.arange(n) % 4)
-    return path
 
 
 # --- Fashion-MNIST ---
@@ -128,7 +108,7 @@ def test_folder_crop_keeps_the_centre_and_stretch_keeps_everything(tmp_path):
 
 
 def test_folder_streams_large_datasets_from_their_files(tmp_path, monkeypatch):
-    from ganlab.data import real_stream
+    from ganlab.training.stream import real_stream
 
     write_images(tmp_path / "d")
     held = image_folder(str(tmp_path / "d"), size=(8, 8), labels=True, in_memory=True)
@@ -298,9 +278,9 @@ def test_unreadable_array_files_are_one_line(tmp_path):
 
 
 def test_npz_recipe_trains_through_the_run_api(tmp_path):
-    from ganlab.plugins import load_registry
-    from ganlab.recipe import validate
-    from ganlab.run import train
+    from ganlab.components.loading import load_registry
+    from ganlab.recipe.validate import validate
+    from ganlab.training.run import train
 
     recipe = {
         "data": {"name": "arrays", "path": str(write_npz(tmp_path / "a.npz"))},

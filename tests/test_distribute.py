@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from ganlab import GanlabError
-from ganlab.distribute import cluster
+from ganlab.training.distribute import cluster
 from tests.conftest import ROOT, run_cli
-from tests.test_run import final_state
+from tests.helpers import final_state, largest_difference
 
 
 def tf_config(cluster_spec, task_type="worker", index=0):
@@ -52,7 +52,7 @@ def test_bad_tf_config_is_one_line(value, message):
 def test_a_global_batch_that_does_not_split_evenly_is_refused():
     from types import SimpleNamespace
 
-    from ganlab.distribute import Placement, check_batch
+    from ganlab.training.distribute import Placement, check_batch
 
     four = Placement(SimpleNamespace(num_replicas_in_sync=4), "mirrored")
     check_batch(four, 64)
@@ -60,13 +60,9 @@ def test_a_global_batch_that_does_not_split_evenly_is_refused():
         check_batch(four, 66)
 
 
-def largest_difference(state, expected) -> float:
-    """The largest absolute difference between two checkpoints' variables."""
-    return max(float(np.max(np.abs(state[k].astype(float) - expected[k].astype(float)))) for k in expected)
-
 
 def test_real_batches_are_laid_out_so_every_d_step_sees_the_one_device_images():
-    from ganlab.data import real_stream
+    from ganlab.training.stream import real_stream
 
     images = np.arange(64, dtype=np.uint8).reshape(64, 1, 1, 1)
     one = next(iter(real_stream(images, 24, 3, (0.0, 255.0), d_steps=3))).numpy().ravel()
@@ -79,7 +75,7 @@ def test_real_batches_are_laid_out_so_every_d_step_sees_the_one_device_images():
 def test_logical_devices_cannot_be_made_once_tensorflow_runs():
     import tensorflow as tf
 
-    from ganlab.distribute import place
+    from ganlab.training.distribute import place
 
     if tf.config.list_physical_devices("GPU"):
         pytest.skip("devices counts GPUs on this machine")
@@ -91,13 +87,13 @@ def test_logical_devices_cannot_be_made_once_tensorflow_runs():
 # Runs in its own process: the CPU is split into two logical devices before TensorFlow starts.
 MIRRORED = """
 import json, sys
-from ganlab import distribute
-from ganlab.plugins import load_registry
-from ganlab.recipe import validate
-from ganlab.run import train
+from ganlab.training import distribute
+from ganlab.components.loading import load_registry
+from ganlab.recipe.validate import validate
+from ganlab.training.run import train
 from tests import toy_plugins
-from tests.test_distribute import largest_difference
-from tests.test_run import final_state
+from tests.helpers import largest_difference
+from tests.helpers import final_state
 
 distribute.place({"strategy": "mirrored", "devices": 2, "tpu": None})  # first: splits the CPU before any TF work
 reg = load_registry(plugins=[("toolkit", toy_plugins.Toolkit())])
@@ -202,11 +198,11 @@ def test_multi_worker_cluster_survives_a_killed_worker(tmp_path, mnist_dir):
     the end, with the weights one device reaches: every worker took its share of each batch
     and, after the restart, the chief's state. (The chief is killed because its peers notice
     at once; a lost non-chief is noticed by missed heartbeats, some 20 s later.)"""
-    from ganlab import checkpoint
-    from ganlab.callbacks import read_rows
-    from ganlab.plugins import load_registry
-    from ganlab.recipe import load_recipe
-    from ganlab.run import train
+    from ganlab.callbacks.recording import read_rows
+    from ganlab.components.loading import load_registry
+    from ganlab.recipe.validate import load_recipe
+    from ganlab.training import checkpoint
+    from ganlab.training.run import train
 
     recipe = tmp_path / "cluster.yaml"
     recipe.write_text(CLUSTER_RECIPE.format(mnist=mnist_dir))

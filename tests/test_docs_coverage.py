@@ -12,12 +12,12 @@ import re
 
 import pytest
 
-from ganlab import hookspecs
 from ganlab.cli import build_parser
-from ganlab.components import CONTEXT_ARGS, OPTIONAL_CONTEXT_ARGS
-from ganlab.kind_checks import KIND_CHECKS
-from ganlab.plugins import HOOKS, load_registry
-from ganlab.recipe import COMPONENT_SECTIONS
+from ganlab.components import hookspecs
+from ganlab.components.kinds import CONTEXT_ARGS, OPTIONAL_CONTEXT_ARGS
+from ganlab.components.loading import HOOKS, load_registry
+from ganlab.conformance.checks import KIND_CHECKS
+from ganlab.recipe.schema import COMPONENT_SECTIONS
 from tests import test_hooks
 from tests.conftest import ROOT
 

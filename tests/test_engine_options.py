@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from ganlab import GanlabError
-from tests.test_run import final_state, reg, tiny  # noqa: F401  (reg is a fixture)
+from tests.helpers import final_state, tiny
 
 
 def test_instance_noise_is_annealed_to_zero(reg):  # noqa: F811
-    from ganlab.run import build_model
+    from ganlab.training.assemble import build_model
 
     model = build_model(tiny(reg, instance_noise=0.5), (8, 8, 1), total_steps=10)
     images = np.zeros((4000, 8, 8, 1), np.float32)
@@ -21,7 +21,7 @@ def test_instance_noise_is_annealed_to_zero(reg):  # noqa: F811
 
 
 def test_a_run_with_instance_noise_differs_only_by_it(reg, tmp_path):  # noqa: F811
-    from ganlab.run import train
+    from ganlab.training.run import train
 
     _, plain = final_state(train(tiny(reg, epochs=1), out=tmp_path / "plain"))
     meta, noisy = final_state(train(tiny(reg, epochs=1, instance_noise=0.3), out=tmp_path / "noisy"))
@@ -31,8 +31,8 @@ def test_a_run_with_instance_noise_differs_only_by_it(reg, tmp_path):  # noqa: F
 
 
 def test_hold_out_splits_arrays_and_files_the_same_way():
-    from ganlab.components import ImageFiles
-    from ganlab.data import hold_out
+    from ganlab.components.interfaces import ImageFiles
+    from ganlab.training.stream import hold_out
 
     images = np.arange(20, dtype=np.uint8).reshape(20, 1, 1, 1)
     kept, held = hold_out(images, 0.25, seed=3)
@@ -45,8 +45,8 @@ def test_hold_out_splits_arrays_and_files_the_same_way():
 
 
 def test_d_validation_logs_ds_accuracy_on_held_out_reals(reg, tmp_path):  # noqa: F811
-    from ganlab.callbacks import read_rows
-    from ganlab.run import train
+    from ganlab.callbacks.recording import read_rows
+    from ganlab.training.run import train
 
     run_dir = train(tiny(reg, epochs=2, d_validation=0.25), out=tmp_path / "run")
     rows = read_rows(run_dir / "metrics.csv")
@@ -62,7 +62,7 @@ def test_d_validation_logs_ds_accuracy_on_held_out_reals(reg, tmp_path):  # noqa
 def test_tensorboard_logs_scalars_and_sample_grids(reg, tmp_path):  # noqa: F811
     import tensorflow as tf
 
-    from ganlab.run import train
+    from ganlab.training.run import train
 
     recipe = tiny(reg, epochs=2, d_validation=0.25)
     recipe.data["output"]["tensorboard"] = True
@@ -78,7 +78,7 @@ def test_tensorboard_logs_scalars_and_sample_grids(reg, tmp_path):  # noqa: F811
 def test_tensorboard_without_the_package_is_a_recipe_error(reg, monkeypatch):  # noqa: F811
     import importlib.util
 
-    from ganlab.recipe import validate
+    from ganlab.recipe.validate import validate
 
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "tensorboard" else real_find_spec(name, *a))

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from ganlab import GanlabError
-from ganlab.plugins import load_registry
-from ganlab.recipe import validate
+from ganlab.components.loading import load_registry
+from ganlab.recipe.validate import validate
 from tests import toy_plugins
 
 
@@ -18,7 +18,7 @@ def reg():
 
 @pytest.fixture(scope="module")
 def run_dir(reg, tmp_path_factory):
-    from ganlab.run import train
+    from ganlab.training.run import train
 
     recipe = validate(
         {
@@ -36,7 +36,7 @@ def run_dir(reg, tmp_path_factory):
 
 
 def test_eval_writes_results_with_provenance_and_the_real_baseline(reg, run_dir, tmp_path, monkeypatch):
-    from ganlab.evaluate import evaluate, table
+    from ganlab.evaluation.evaluate import evaluate, table
 
     monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
     result = evaluate(run_dir, reg, n=50, log=lambda *_: None)
@@ -56,7 +56,7 @@ def test_eval_writes_results_with_provenance_and_the_real_baseline(reg, run_dir,
 
 
 def test_classifier_is_cached_by_content(reg, run_dir, tmp_path, monkeypatch):
-    from ganlab.evaluate import evaluate
+    from ganlab.evaluation.evaluate import evaluate
 
     monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
     first = evaluate(run_dir, reg, n=20, log=lambda *_: None)
@@ -68,14 +68,14 @@ def test_classifier_is_cached_by_content(reg, run_dir, tmp_path, monkeypatch):
 
 
 def test_sample_count_beyond_the_reference_is_refused(reg, run_dir):
-    from ganlab.evaluate import evaluate
+    from ganlab.evaluation.evaluate import evaluate
 
     with pytest.raises(GanlabError, match=r"-n 101: between 1 and 100"):
         evaluate(run_dir, reg, n=101)
 
 
 def test_the_three_parts_are_disjoint():
-    from ganlab.evaluate import split_real
+    from ganlab.evaluation.evaluate import split_real
 
     data = toy_plugins.noise_images(n=40, classes=4)
     data.images[:, 0, 0, 0] = np.arange(40)  # tag each image
@@ -101,8 +101,8 @@ def toy_recipe(reg, data, eval_every=1):
 
 
 def test_quality_checks_during_training_fill_metrics_csv(reg, tmp_path, monkeypatch, capsys):
-    from ganlab.callbacks import read_rows
-    from ganlab.run import train
+    from ganlab.callbacks.recording import read_rows
+    from ganlab.training.run import train
 
     monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
     run_dir = train(toy_recipe(reg, {"name": "noise", "n": 400, "size": 28, "classes": 9}), out=tmp_path / "run")
@@ -116,7 +116,7 @@ def test_quality_checks_during_training_fill_metrics_csv(reg, tmp_path, monkeypa
 
 
 def test_quality_checks_need_labels_and_say_so_before_training(reg, tmp_path):
-    from ganlab.run import train
+    from ganlab.training.run import train
 
     with pytest.raises(GanlabError, match="dataset 'noise' has no labels: ganlab eval and output.eval_every need them"):
         train(toy_recipe(reg, {"name": "noise", "n": 400, "size": 28}), out=tmp_path / "run")
@@ -124,7 +124,7 @@ def test_quality_checks_need_labels_and_say_so_before_training(reg, tmp_path):
 
 
 def test_train_classifier_reports_held_out_accuracy(reg, run_dir, tmp_path, monkeypatch):
-    from ganlab.evaluate import train_classifier
+    from ganlab.evaluation.evaluate import train_classifier
 
     monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
     info = train_classifier(run_dir, reg, log=lambda *_: None)

@@ -3,8 +3,8 @@
 import csv
 import io
 
-from ganlab.callbacks import MetricsCSV
-from ganlab.health import HealthCheck
+from ganlab.callbacks.health import HealthCheck
+from ganlab.callbacks.recording import MetricsCSV
 
 
 def drive(tmp_path, accuracies):

@@ -9,8 +9,8 @@ import keras
 import pytest
 
 from ganlab import Loss, hookimpl
-from ganlab.conformance import ComponentCheck
-from ganlab.plugins import load_registry
+from ganlab.components.loading import load_registry
+from ganlab.conformance.runner import ComponentCheck
 from tests import toy_plugins as toys
 
 

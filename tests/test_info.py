@@ -4,20 +4,20 @@ import numpy as np
 import pytest
 
 from ganlab import GanlabError
-from tests.test_run import final_state, reg, tiny  # noqa: F401  (reg is a fixture)
+from tests.helpers import final_state, tiny
 
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
 
 def test_the_generator_reads_a_mode_and_keeps_its_output_range(reg):  # noqa: F811
-    from ganlab import info
-    from ganlab.layers import LatentModes, leaf_layers
-    from ganlab.run import build_model
+    from ganlab.training import infogan
+    from ganlab.training.assemble import build_model
+    from ganlab.training.layers import LatentModes, leaf_layers
 
     plain = build_model(tiny(reg), (8, 8, 1)).generator
     plain.output_range = (0.0, 1.0)
-    g = info.with_modes(plain, 3)
+    g = infogan.with_modes(plain, 3)
     z = np.random.default_rng(0).normal(size=(4, 8)).astype("float32")
     np.testing.assert_allclose(g(z), plain(LatentModes(3)(z)), atol=1e-6)
     assert g.output_range == (0.0, 1.0) and isinstance(next(iter(leaf_layers(g))), keras.layers.InputLayer)
@@ -25,11 +25,11 @@ def test_the_generator_reads_a_mode_and_keeps_its_output_range(reg):  # noqa: F8
 
 
 def test_the_mode_guess_shares_ds_layers_and_reads_its_last_features(reg):  # noqa: F811
-    from ganlab import info
-    from ganlab.run import build_model
+    from ganlab.training import infogan
+    from ganlab.training.assemble import build_model
 
     d = build_model(tiny(reg), (8, 8, 1)).discriminator
-    head = info.mode_head(d, 5)
+    head = infogan.mode_head(d, 5)
     images = np.random.default_rng(1).uniform(-1, 1, (3, 8, 8, 1)).astype("float32")
     logits, guesses = head(images)
     np.testing.assert_allclose(logits, d(images), atol=1e-6)
@@ -40,17 +40,18 @@ def test_the_mode_guess_shares_ds_layers_and_reads_its_last_features(reg):  # no
 
 
 def test_the_mode_loss_is_the_cross_entropy_against_zs_argmax():
-    from ganlab import info
+    from ganlab.training import infogan
 
     z = np.array([[0.0, 2.0, 1.0, 9.0], [3.0, 1.0, 0.0, -9.0]], "float32")  # modes 1 and 0 (entry 3 is not a mode)
     guesses = np.array([[0.0, 1.0, 0.0], [2.0, 0.0, 0.5]], "float32")
     log_p = guesses - np.log(np.exp(guesses).sum(axis=1, keepdims=True))
-    assert float(info.mode_loss(z, guesses)) == pytest.approx(-(log_p[0, 1] + log_p[1, 0]) / 2, rel=1e-6)
+    assert float(infogan.mode_loss(z, guesses)) == pytest.approx(-(log_p[0, 1] + log_p[1, 0]) / 2, rel=1e-6)
 
 
 def test_a_run_with_modes_trains_the_guess_and_saves_a_generator_that_reads_modes(reg, tmp_path):  # noqa: F811
-    from ganlab.layers import LatentModes, leaf_layers
-    from ganlab.run import load_generator, train
+    from ganlab.rundir import load_generator
+    from ganlab.training.layers import LatentModes, leaf_layers
+    from ganlab.training.run import train
 
     run_dir = train(tiny(reg, epochs=1, info_modes=3), out=tmp_path / "run")
     meta, state = final_state(run_dir)
@@ -63,7 +64,7 @@ def test_a_run_with_modes_trains_the_guess_and_saves_a_generator_that_reads_mode
 
 
 def test_modes_need_room_in_z_an_unconditional_gan_and_a_sane_weight(reg, tmp_path):  # noqa: F811
-    from ganlab.run import build_model
+    from ganlab.training.assemble import build_model
 
     with pytest.raises(GanlabError, match=r"training.info_modes \(8\) must be smaller than training.latent_dim \(8\)"):
         build_model(tiny(reg, info_modes=8), (8, 8, 1))
@@ -78,8 +79,8 @@ def test_modes_need_room_in_z_an_unconditional_gan_and_a_sane_weight(reg, tmp_pa
 def test_recipe_validation_reports_unusable_modes_with_the_file_and_line():
     from pathlib import Path
 
-    from ganlab.plugins import load_registry
-    from ganlab.recipe import load_recipe
+    from ganlab.components.loading import load_registry
+    from ganlab.recipe.validate import load_recipe
 
     recipes = Path(__file__).resolve().parent.parent / "recipes"
     with pytest.raises(GanlabError, match=r"dcgan_mnist.yaml:\d+: training: training.info_modes \(100\) must be smaller"):

@@ -1,4 +1,4 @@
-"""ganlab.layers: HashDropout (Keras' Dropout with cheaper masks) and LatentModes."""
+"""ganlab.training.layers: HashDropout (Keras' Dropout with cheaper masks) and LatentModes."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-from ganlab.layers import HashDropout, LatentModes, hash_bits  # noqa: E402
+from ganlab.training.layers import HashDropout, LatentModes, hash_bits  # noqa: E402
 
 
 @pytest.mark.parametrize("jit", [False, True])

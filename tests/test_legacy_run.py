@@ -11,10 +11,10 @@ DATA = __import__("pathlib").Path(__file__).parent / "data"
 
 
 def test_a_run_written_before_the_layout_change_resumes_to_the_same_weights(tmp_path):
-    from ganlab.plugins import load_registry
-    from ganlab.run import resume
+    from ganlab.components.loading import load_registry
+    from ganlab.training.run import resume
     from tests import toy_plugins
-    from tests.test_run import final_state
+    from tests.helpers import final_state
 
     run_dir = tmp_path / "legacy_run"
     shutil.copytree(DATA / "legacy_run", run_dir)
@@ -29,7 +29,7 @@ def test_a_run_written_before_the_layout_change_resumes_to_the_same_weights(tmp_
 
 
 def test_a_generator_saved_before_the_layout_change_loads_and_draws_the_same_images():
-    from ganlab.run import load_generator
+    from ganlab.rundir import load_generator
 
     generator = load_generator(DATA / "legacy_run" / "generator.keras")
     with np.load(DATA / "legacy_expected.npz") as expected:

@@ -6,7 +6,7 @@ import pytest
 
 from ganlab import GanlabError
 from ganlab_plugins import losses
-from tests.test_run import final_state, reg, tiny  # noqa: F401  (reg is a fixture)
+from tests.helpers import final_state, tiny
 
 REAL = np.array([[2.0], [-1.0], [0.5]], np.float32)
 FAKE = np.array([[-3.0], [0.0], [1.5]], np.float32)
@@ -114,7 +114,7 @@ def test_gradient_penalty_interpolates_per_image():
 
 @pytest.mark.parametrize("loss", ["hinge", {"name": "wgan_gp", "gp_weight": 10.0}, "ragan", {"name": "bce", "r1_gamma": 1.0}])
 def test_new_losses_train_in_the_engine(reg, tmp_path, loss):  # noqa: F811
-    from ganlab.run import train
+    from ganlab.training.run import train
 
     recipe = tiny(reg, epochs=1, loss=loss)
     meta, state = final_state(train(recipe, out=tmp_path / "run"))
@@ -124,7 +124,7 @@ def test_new_losses_train_in_the_engine(reg, tmp_path, loss):  # noqa: F811
 def test_the_engine_adds_the_penalty_to_ds_loss(reg):  # noqa: F811
     import keras
 
-    from ganlab.run import build_model
+    from ganlab.training.assemble import build_model
     from ganlab_plugins.losses import BCELoss
 
     class Penalised(BCELoss):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ganlab import metrics
+from ganlab.evaluation import metrics
 
 
 def gaussian(n, mean, cov, seed):

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from ganlab import GanlabError
-from tests.test_run import final_state, reg, tiny  # noqa: F401  (reg is a fixture)
+from tests.helpers import final_state, tiny
 
 
 def test_linear_and_cosine_decay_values():
-    from ganlab.optimizers import Decay
+    from ganlab.training.optimizers import Decay
 
     linear = Decay(1e-3, total=100, start=0.5, shape="linear")
     assert [round(float(linear(s)), 8) for s in (0, 50, 75, 100, 130)] == [1e-3, 1e-3, 5e-4, 0.0, 0.0]
@@ -18,7 +18,7 @@ def test_linear_and_cosine_decay_values():
 
 
 def test_schedules_stretch_over_each_players_update_count(reg, tmp_path):  # noqa: F811
-    from ganlab.run import build_model
+    from ganlab.training.assemble import build_model
 
     recipe = tiny(reg, epochs=1, d_steps=2, optimizer={"learning_rate": 0.01, "lr_decay": "linear"}, g_optimizer={"lr_decay": "none"})
     model = build_model(recipe, (8, 8, 1), total_steps=10)
@@ -30,7 +30,7 @@ def test_schedules_stretch_over_each_players_update_count(reg, tmp_path):  # noq
 
 
 def test_decay_changes_a_run_only_after_it_starts(reg, tmp_path):  # noqa: F811
-    from ganlab.run import train
+    from ganlab.training.run import train
 
     constant = train(tiny(reg, epochs=2), out=tmp_path / "constant")
     decayed = train(tiny(reg, epochs=2, optimizer={"lr_decay": "cosine", "decay_start": 0.5}), out=tmp_path / "decayed")
@@ -43,7 +43,7 @@ def test_decay_changes_a_run_only_after_it_starts(reg, tmp_path):  # noqa: F811
 
 
 def test_gradient_clipping_bounds_the_update(reg):  # noqa: F811
-    from ganlab.run import build_model
+    from ganlab.training.assemble import build_model
 
     def first_step_change(**optimizer):
         model = build_model(tiny(reg, epochs=1, optimizer=optimizer), (8, 8, 1), total_steps=1)

@@ -3,7 +3,7 @@
 import pytest
 
 from ganlab import GanlabError, hookimpl
-from ganlab.plugins import load_registry
+from ganlab.components.loading import load_registry
 from tests import toy_plugins as toys
 
 

@@ -3,14 +3,14 @@
 import json
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
 from ganlab import GanlabError
-from ganlab.plugins import load_registry
+from ganlab.components.loading import load_registry
 from tests import toy_plugins as toys
 from tests.conftest import ROOT
+from tests.helpers import fake_distribution
 
 
 def registry(*plugins, monkeypatch=None):
@@ -75,15 +75,6 @@ def test_first_party_plugins_come_through_entry_points():
         assert component.distribution == "ganlab" and component.summary
 
 
-def _fake_distribution(tmp_path, name, module_source, entry_points):
-    """A real installed distribution: a module plus its .dist-info metadata on sys.path."""
-    (tmp_path / f"{name}.py").write_text(textwrap.dedent(module_source))
-    info = tmp_path / f"{name}-1.2.3.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.2.3\n")
-    (info / "entry_points.txt").write_text("[ganlab]\n" + "".join(f"{k} = {v}\n" for k, v in entry_points.items()))
-    return tmp_path
-
 
 def _list_json(path, *extra_env):
     env = {"PYTHONPATH": f"{path}:{ROOT}", **dict(extra_env)}
@@ -105,7 +96,7 @@ THIRD_PARTY = """
 
 
 def test_third_party_plugin_discovered_through_a_real_entry_point(tmp_path):
-    path = _fake_distribution(tmp_path, "ganlab_hinge", THIRD_PARTY, {"hinge": "ganlab_hinge"})
+    path = fake_distribution(tmp_path, "ganlab_hinge", THIRD_PARTY, {"hinge": "ganlab_hinge"})
     result = _list_json(path)
     assert result.returncode == 0, result.stderr
     listed = json.loads(result.stdout)
@@ -125,7 +116,7 @@ def test_third_party_plugin_discovered_through_a_real_entry_point(tmp_path):
 
 
 def test_plugin_that_fails_to_import_is_listed_and_commands_keep_working(tmp_path):
-    path = _fake_distribution(tmp_path, "ganlab_broken", "raise ImportError('needs torch')\n", {"broken": "ganlab_broken"})
+    path = fake_distribution(tmp_path, "ganlab_broken", "raise ImportError('needs torch')\n", {"broken": "ganlab_broken"})
     result = _list_json(path)
     assert result.returncode == 0, result.stderr
     listed = json.loads(result.stdout)

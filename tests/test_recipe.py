@@ -5,8 +5,9 @@ import textwrap
 import pytest
 
 from ganlab import GanlabError
-from ganlab.plugins import load_registry
-from ganlab.recipe import describe_settings, load_recipe, optimizer_settings
+from ganlab.components.loading import load_registry
+from ganlab.recipe.schema import describe_settings, optimizer_settings
+from ganlab.recipe.validate import load_recipe
 
 BASE = """\
 data:

@@ -11,36 +11,8 @@ import pytest
 
 from ganlab import GanlabError
 from ganlab.errors import TrainingDiverged
-from ganlab.plugins import load_registry
-from ganlab.recipe import validate
-from tests import toy_plugins
 from tests.conftest import ROOT
-
-
-@pytest.fixture(scope="module")
-def reg():
-    return load_registry(plugins=[("toolkit", toy_plugins.Toolkit())])
-
-
-def tiny(reg, epochs=2, width=32, **training):
-    """A small, fast recipe: 8x8 noise images, small MLPs."""
-    data = {
-        "data": {"name": "noise", "n": training.pop("n", 256)},
-        "generator": {"name": "mlp", "hidden": [width, width], "dropout": 0.2},
-        "discriminator": {"name": "mlp", "hidden": [32], "dropout": 0.2},
-        "loss": training.pop("loss", "bce"),
-        "training": {"epochs": epochs, "batch_size": 32, "latent_dim": 8, "d_steps": 2, "steps_per_execution": 2, **training},
-        "output": {"checkpoint_every": 1, "grid": 3},
-    }
-    return validate(data, reg, source="tiny.yaml")
-
-
-def final_state(run_dir):
-    from ganlab import checkpoint
-
-    path, meta = checkpoint.latest(run_dir)
-    with np.load(path) as f:
-        return meta, {k: f[k] for k in f.files if k != "__meta__"}
+from tests.helpers import final_state, tiny
 
 
 def test_run_directory_holds_what_a_person_wants_to_see(reg, tmp_path):
@@ -48,7 +20,7 @@ def test_run_directory_holds_what_a_person_wants_to_see(reg, tmp_path):
     import keras
     import yaml
 
-    from ganlab.run import train
+    from ganlab.training.run import train
 
     run_dir = train(tiny(reg, epochs=3), out=tmp_path / "run")
     names = {p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file()}
@@ -66,7 +38,7 @@ def test_run_directory_holds_what_a_person_wants_to_see(reg, tmp_path):
 
 
 def test_same_recipe_and_seed_give_the_same_weights(reg, tmp_path):
-    from ganlab.run import train
+    from ganlab.training.run import train
 
     _, a = final_state(train(tiny(reg), out=tmp_path / "a"))
     _, b = final_state(train(tiny(reg), out=tmp_path / "b"))
@@ -77,7 +49,7 @@ def test_same_recipe_and_seed_give_the_same_weights(reg, tmp_path):
 
 @pytest.mark.parametrize("ema, info_modes", [(None, 0), (0.9, 0), (None, 3)])
 def test_resume_is_exact(reg, tmp_path, ema, info_modes):
-    from ganlab.run import resume, train
+    from ganlab.training.run import resume, train
 
     straight_meta, straight = final_state(train(tiny(reg, epochs=4, ema=ema, info_modes=info_modes), out=tmp_path / "straight"))
     assert any(k.startswith("ema_generator/") for k in straight) == (ema is not None)
@@ -92,7 +64,7 @@ def test_resume_is_exact(reg, tmp_path, ema, info_modes):
 
 
 def test_resume_refuses_a_different_recipe(reg, tmp_path):
-    from ganlab.run import resume, train
+    from ganlab.training.run import resume, train
 
     run_dir = train(tiny(reg, epochs=1), out=tmp_path / "run")
     with pytest.raises(GanlabError, match=r"these differ: generator.hidden, training.batch_size"):
@@ -104,14 +76,14 @@ def test_resume_refuses_a_different_recipe(reg, tmp_path):
 
 
 def test_steps_limit(reg, tmp_path):
-    from ganlab.run import train
+    from ganlab.training.run import train
 
     meta, _ = final_state(train(tiny(reg, epochs=None, steps=5, steps_per_execution=1), out=tmp_path / "run"))
     assert meta["step"] == 5
 
 
 def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(reg, tmp_path):
-    from ganlab.run import train
+    from ganlab.training.run import train
 
     recipe = tiny(reg, epochs=3, loss={"name": "explodes", "after": 6}, steps_per_execution=1)
     with pytest.raises(TrainingDiverged, match=r"g_loss became nan at step 7: .*epoch_0001.npz"):
@@ -120,14 +92,14 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(reg, tmp_path):
 
 
 def test_dataset_smaller_than_a_step_is_refused_before_anything_is_written(reg, tmp_path):
-    from ganlab.run import train
+    from ganlab.training.run import train
 
     with pytest.raises(GanlabError, match=r"has 40 images, fewer than one train step needs .*= 64\)"):
         train(tiny(reg, n=40), out=tmp_path / "run")
 
 
 def test_a_refused_builder_parameter_leaves_no_empty_run_directory(reg, tmp_path):
-    from ganlab.run import train
+    from ganlab.training.run import train
 
     recipe = tiny(reg)
     recipe["generator"]["dropout"] = 1.5  # only the builder checks this
@@ -142,7 +114,7 @@ def test_a_refused_builder_parameter_leaves_no_empty_run_directory(reg, tmp_path
 
 
 def test_unwritable_or_used_output_directory(reg, tmp_path):
-    from ganlab.run import train
+    from ganlab.training.run import train
 
     blocker = tmp_path / "file"
     blocker.write_text("keep me")
@@ -158,10 +130,10 @@ def test_unwritable_or_used_output_directory(reg, tmp_path):
 
 KILL_SCRIPT = """
 import sys
-from ganlab.plugins import load_registry
-from ganlab.run import train
+from ganlab.components.loading import load_registry
+from ganlab.training.run import train
 from tests import toy_plugins
-from tests.test_run import tiny
+from tests.helpers import tiny
 reg = load_registry(plugins=[("toolkit", toy_plugins.Toolkit())])
 recipe = tiny(reg, epochs=400, n=64, width=1024)  # a few MB per checkpoint: a write takes a while
 train(recipe, out=sys.argv[1])
@@ -170,8 +142,8 @@ train(recipe, out=sys.argv[1])
 
 def test_kill_during_checkpoint_write_leaves_the_previous_checkpoint_usable(reg, tmp_path):
     """SIGKILL the trainer while a checkpoint's temporary file exists, then resume."""
-    from ganlab import checkpoint
-    from ganlab.run import resume
+    from ganlab.training import checkpoint
+    from ganlab.training.run import resume
 
     run_dir = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(run_dir)], cwd=ROOT,
@@ -198,14 +170,14 @@ def test_kill_during_checkpoint_write_leaves_the_previous_checkpoint_usable(reg,
 
 
 def test_concatenated_d_batch_and_uniform_noise_train(reg, tmp_path):
-    from ganlab.run import train
+    from ganlab.training.run import train
 
     meta, state = final_state(train(tiny(reg, epochs=1, d_batch="concat", noise="uniform", d_steps=1), out=tmp_path / "run"))
     assert meta["step"] == 8 and all(np.isfinite(v).all() for v in state.values() if v.dtype.kind == "f")
 
 
 def test_a_write_error_mid_run_is_one_line_and_keeps_the_checkpoints(reg, tmp_path):
-    from ganlab.run import resume, train
+    from ganlab.training.run import resume, train
 
     run_dir = train(tiny(reg, epochs=1), out=tmp_path / "run")
     before = (run_dir / "checkpoints" / "epoch_0001.npz").read_bytes()
@@ -222,7 +194,8 @@ def test_a_write_error_mid_run_is_one_line_and_keeps_the_checkpoints(reg, tmp_pa
 def test_ema_generator_is_the_warmed_up_moving_average_of_g(reg, tmp_path):
     import keras
 
-    from ganlab.run import build_model, train
+    from ganlab.training.assemble import build_model
+    from ganlab.training.run import train
 
     recipe = tiny(reg, epochs=1, ema=0.5, steps_per_execution=1)
     model = build_model(recipe, (8, 8, 1))
@@ -241,7 +214,8 @@ def test_ema_generator_is_the_warmed_up_moving_average_of_g(reg, tmp_path):
 def test_mixed_bfloat16_computes_in_bfloat16_with_float32_weights(reg, tmp_path):
     import keras
 
-    from ganlab.run import build_model, train
+    from ganlab.training.assemble import build_model
+    from ganlab.training.run import train
 
     recipe = tiny(reg, epochs=1, precision="mixed_bfloat16")
     model = build_model(recipe, (8, 8, 1))

@@ -4,15 +4,15 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from ganlab.plugins import load_registry
+from ganlab.components.loading import load_registry
 from tests import toy_plugins
 from tests.conftest import run_cli
-from tests.test_run import tiny
+from tests.helpers import tiny
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    from ganlab.run import train
+    from ganlab.training.run import train
 
     reg = load_registry(plugins=[("toolkit", toy_plugins.Toolkit())])
     return train(tiny(reg, epochs=1), out=tmp_path_factory.mktemp("sample") / "run")

@@ -4,7 +4,7 @@ statistics, layer momenta left as they were, and what a run saves."""
 import numpy as np
 import pytest
 
-from tests.test_run import reg, tiny  # noqa: F401  (reg is a fixture)
+from tests.helpers import tiny
 
 
 def two_norm_generator(conditional=False):
@@ -28,8 +28,8 @@ def two_norm_generator(conditional=False):
 def test_statistics_are_the_mean_of_the_batch_statistics_in_training_mode(conditional):
     import keras
 
-    from ganlab.layers import batch_norms, leaf_layers
-    from ganlab.standing import StandingStatistics
+    from ganlab.callbacks.standing_statistics import StandingStatistics
+    from ganlab.training.layers import batch_norms, leaf_layers
 
     keras.utils.set_random_seed(0)
     generator = two_norm_generator(conditional)
@@ -64,7 +64,7 @@ def test_statistics_are_the_mean_of_the_batch_statistics_in_training_mode(condit
 def test_a_second_epoch_gives_the_same_statistics_and_a_generator_without_batch_norm_is_left_alone():
     import keras
 
-    from ganlab.standing import StandingStatistics
+    from ganlab.callbacks.standing_statistics import StandingStatistics
 
     keras.utils.set_random_seed(0)
     generator = two_norm_generator()
@@ -83,9 +83,11 @@ def test_a_second_epoch_gives_the_same_statistics_and_a_generator_without_batch_
 def test_saved_ema_generator_carries_its_own_statistics_and_the_raw_one_gs(reg, tmp_path):  # noqa: F811
     import keras
 
-    from ganlab.run import fixed_z, load_generator, train
-    from ganlab.layers import batch_norms
-    from ganlab.standing import sample_count
+    from ganlab.callbacks.standing_statistics import sample_count
+    from ganlab.rundir import load_generator
+    from ganlab.sampling import fixed_z
+    from ganlab.training.layers import batch_norms
+    from ganlab.training.run import train
 
     run_dir = train(tiny(reg, epochs=2, ema=0.9), out=tmp_path / "run")
     ema, raw = (load_generator(run_dir / name) for name in ("generator.keras", "generator_raw.keras"))

@@ -6,9 +6,9 @@ import sys
 import textwrap
 from xml.etree import ElementTree
 
-from ganlab.plugins import load_registry
+from ganlab.components.loading import load_registry
 from tests.conftest import ROOT
-from tests.test_plugins import _fake_distribution
+from tests.helpers import fake_distribution
 
 SUITE = """
     import pytest
@@ -44,7 +44,7 @@ def failures(report):
 
 def test_unknown_and_broken_plugins_and_bad_params_fail_with_the_reason(tmp_path):
     (tmp_path / "site").mkdir()
-    site = _fake_distribution(tmp_path / "site", "ganlab_broken", "raise ImportError('needs torch')\n", {"broken": "ganlab_broken"})
+    site = fake_distribution(tmp_path / "site", "ganlab_broken", "raise ImportError('needs torch')\n", {"broken": "ganlab_broken"})
     suite = tmp_path / "suite"
     suite.mkdir()
     (suite / "test_contract.py").write_text(textwrap.dedent(SUITE))

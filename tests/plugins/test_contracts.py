@@ -8,8 +8,7 @@ without touching this file, except a dataset: it needs data on disk, and
 import pytest
 
 from tests.conftest import MNIST_DIR
-from tests.plugins.test_mnist import write_split
-from tests.test_datasets import write_images, write_npz
+from tests.helpers import write_images, write_npz, write_split
 
 
 def mnist(tmp_path):

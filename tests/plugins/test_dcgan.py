@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from ganlab import GanlabError
-from ganlab.components import CONTEXT_ARGS, builder_params
-from ganlab.plugins import load_registry
+from ganlab.components.kinds import CONTEXT_ARGS
+from ganlab.components.loading import load_registry
+from ganlab.components.params import builder_params
 from ganlab_plugins import dcgan
 
 IMAGE_SHAPE = (28, 28, 1)

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from ganlab import GanlabError
-from ganlab.components import CONTEXT_ARGS, builder_params
+from ganlab.components.kinds import CONTEXT_ARGS
+from ganlab.components.params import builder_params
 from ganlab_plugins import mlp
 
 IMAGE_SHAPE = (28, 28, 1)

@@ -8,7 +8,6 @@ import functools
 import gzip
 import hashlib
 import http.server
-import struct
 import subprocess
 import sys
 import threading
@@ -19,34 +18,9 @@ import pytest
 from ganlab import GanlabError
 from ganlab_plugins import mnist as mnist_plugin
 from ganlab_plugins.mnist import mnist
+from tests.helpers import UNREACHABLE, idx, write_split
 
-UNREACHABLE = "http://127.0.0.1:9/"  # the discard port: nothing listens there
-
-
-@pytest.fixture(autouse=True)
-def isolated_home(tmp_path, monkeypatch):
-    """No test sees the real home, cache or network."""
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("GANLAB_DATA", raising=False)
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setenv("GANLAB_MNIST_MIRROR", UNREACHABLE)
-
-
-def idx(array, magic):
-    return struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape) + array.astype(np.uint8).tobytes()
-
-
-def write_split(folder, split="test", n=5, gz=True, labels=None):
-    """Write ``n`` random images (and ``labels``, default 0, 1, 2, ...) as the split's IDX files."""
-    folder.mkdir(parents=True, exist_ok=True)
-    images = np.random.default_rng(0).integers(0, 256, (n, 28, 28))
-    labels = np.arange(n) % 10 if labels is None else labels
-    for name, payload in zip(mnist_plugin.FILES[split], (idx(images, 0x803), idx(labels, 0x801))):
-        if gz:
-            (folder / name).write_bytes(gzip.compress(payload))
-        else:
-            (folder / name.removesuffix(".gz")).write_bytes(payload)
-    return images, labels
+pytestmark = pytest.mark.usefixtures("isolated_home")
 
 
 def test_the_real_test_split(mnist_dir):

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, ganlab's classifier, the judge of a dataset's real images, and ``ganlab eval``."""

@@ -1,0 +1,181 @@
+"""The schema of every ganlab-owned recipe key: where a new option starts.
+
+The component sections (``data``, ``generator``, ``discriminator``, ``loss``) name a
+registered component; their parameters come from the builder's signature (see
+``ganlab.components.params``). ``training``, ``output`` and ``distribute`` are ganlab's
+own and are described here, one ``Setting`` per key: its type, default, range check and
+help text, which validation, ``ganlab check`` and docs/recipes.md all read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+from typing import Any, Callable, Literal
+
+from ganlab.components.params import type_name
+
+#: Recipe section -> component kind.
+COMPONENT_SECTIONS = {"data": "dataset", "generator": "generator", "discriminator": "discriminator", "loss": "loss"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One of ganlab's own recipe keys: its type, default, a range check and a description."""
+
+    annotation: Any
+    default: Any
+    help: str
+    check: Callable[[Any], str | None] | None = None
+
+
+def at_least(low):
+    return lambda v: None if v is None or v >= low else f"must be >= {low}"
+
+
+def positive(v):
+    return None if v is None or v > 0 else "must be > 0"
+
+
+def unit_interval(v):
+    return None if 0 <= v < 1 else "must be in [0, 1)"
+
+
+def _tensorboard_installed(v):
+    # TensorFlow no longer brings TensorBoard; find it without importing anything.
+    if v and importlib.util.find_spec("tensorboard") is None:
+        return "needs the tensorboard package: pip install tensorboard (or pip install 'ganlab[tensorboard]')"
+    return None
+
+
+OPTIMIZER = {
+    "name": Setting(Literal["adam"], "adam", "optimizer (Adam, as in the classic GAN recipes)"),
+    "learning_rate": Setting(float, 2e-4, "learning rate", positive),
+    "beta_1": Setting(float, 0.5, "Adam's first-moment decay", unit_interval),
+    "beta_2": Setting(float, 0.999, "Adam's second-moment decay", unit_interval),
+    "lr_decay": Setting(
+        Literal["none", "linear", "cosine"], "none", "learning-rate schedule: constant, or linear/cosine decay to 0 by the last step"
+    ),
+    "decay_start": Setting(float, 0.0, "fraction of training after which the decay begins", unit_interval),
+    "clip_norm": Setting(float | None, None, "rescale each update's gradients to at most this global L2 norm", positive),
+}
+
+
+SETTINGS: dict[str, dict[str, Any]] = {
+    "training": {
+        "epochs": Setting(int | None, None, "passes over the data set (one of epochs/steps is required)", at_least(1)),
+        "steps": Setting(int | None, None, "G steps to train instead of epochs", at_least(1)),
+        "batch_size": Setting(int, 128, "images per batch, for D and for the AM step", at_least(1)),
+        "d_steps": Setting(int, 1, "k: D updates per G (AM) update, each on a fresh real batch", at_least(1)),
+        "d_batch": Setting(
+            Literal["separate", "concat"],
+            "separate",
+            "D update on two batches (real, then fake: one forward pass each) or one concatenated batch",
+        ),
+        "latent_dim": Setting(int, 100, "size of the latent vector z", at_least(1)),
+        "noise": Setting(Literal["normal", "uniform"], "normal", "distribution of z: N(0, 1) or U(-1, 1)"),
+        "seed": Setting(int, 0, "seed for weights, noise and data order: same seed, same run"),
+        "optimizer": OPTIMIZER,
+        "g_optimizer": "overrides",
+        "d_optimizer": "overrides",
+        "d_validation": Setting(
+            float,
+            0.0,
+            "fraction of real images held out of training; D's accuracy on them is logged each epoch (D overfitting)",
+            lambda v: None if 0 <= v <= 0.5 else "must be in [0, 0.5]",
+        ),
+        "instance_noise": Setting(
+            float,
+            0.0,
+            "std of Gaussian noise added to every image D sees (G's output units), annealed linearly to 0 by the last step",
+            at_least(0),
+        ),
+        "info_modes": Setting(
+            int,
+            0,
+            "InfoGAN: z's first n entries choose one of n modes and D learns to tell each fake's mode, with G (0: off; see docs/recipes.md)",
+            lambda v: None if v == 0 or v >= 2 else "must be 0 (off) or at least 2",
+        ),
+        "info_weight": Setting(float, 1.0, "weight of the InfoGAN mode term in both players' losses", positive),
+        "ema": Setting(
+            float | None,
+            None,
+            "decay of an exponential moving average of G's weights, used for samples when set (e.g. 0.999)",
+            lambda v: None if v is None or 0 < v < 1 else "must be in (0, 1)",
+        ),
+        "precision": Setting(
+            Literal["float32", "mixed_bfloat16"],
+            "float32",
+            "compute dtype of G and D; mixed_bfloat16 computes in bfloat16 and keeps float32 weights",
+        ),
+        "jit_compile": Setting(bool, True, "compile the train step with XLA"),
+        "steps_per_execution": Setting(int, 1, "train steps per call into the compiled graph", at_least(1)),
+    },
+    "output": {
+        "dir": Setting(str, "runs", "parent folder of run directories (ganlab run --out overrides)"),
+        "sample_every": Setting(int, 1, "epochs between sample grids of the fixed z", at_least(1)),
+        "checkpoint_every": Setting(int, 1, "epochs between checkpoints (one is always written at the end)", at_least(1)),
+        "grid": Setting(int, 8, "sample grids are grid x grid images", at_least(1)),
+        "eval_every": Setting(
+            int,
+            0,
+            "epochs between quick quality checks logged to metrics.csv (0: off; needs a labelled dataset, see docs/metrics.md)",
+            at_least(0),
+        ),
+        "tensorboard": Setting(bool, False, "also log each epoch's metrics and sample grid to RUN_DIR/tensorboard", _tensorboard_installed),
+    },
+    "distribute": {
+        "strategy": Setting(
+            Literal["none", "mirrored", "multi_worker", "tpu"],
+            "none",
+            "where one run trains: one device, several devices of this machine, several machines (TF_CONFIG), a Cloud TPU",
+        ),
+        "devices": Setting(
+            int | None,
+            None,
+            "mirrored only: local devices to use (null: every GPU; on a machine without GPUs, N splits the CPU into N logical devices)",
+            at_least(1),
+        ),
+        "sync_batch_norm": Setting(bool, True, "batch-norm layers normalise with the statistics of the global batch, not of each replica's share"),
+        "tpu": Setting(str | None, None, "tpu only: the TPU's name or grpc:// address (null: $TPU_NAME, else 'local', the TPU VM's own)"),
+    },
+}
+
+
+#: ``distribute`` keys that only mean something with one strategy.
+STRATEGY_ONLY = {"devices": "mirrored", "tpu": "tpu"}
+
+
+#: Written by ``ganlab run`` into a run's recipe.yaml (versions, plugins); informational only.
+PROVENANCE = "provenance"
+
+
+SECTIONS = [*COMPONENT_SECTIONS, *SETTINGS, PROVENANCE]
+
+
+REQUIRED_SECTIONS = [*COMPONENT_SECTIONS, "training"]
+
+
+def optimizer_settings(recipe, player) -> dict:
+    """The optimizer settings for ``player`` ('g' or 'd'): shared ones, then overrides."""
+    training = recipe["training"]
+    return {**training["optimizer"], **training[f"{player}_optimizer"]}
+
+
+def describe_settings():
+    """(key path, type, default, help) for every ganlab-owned key: for docs and tests."""
+    rows = []
+
+    def walk(spec, prefix):
+        for key, setting in spec.items():
+            path = f"{prefix}.{key}"
+            if setting == "overrides":
+                rows.append((path, "mapping", "{}", "per-player overrides of training.optimizer keys"))
+            elif isinstance(setting, dict):
+                walk(setting, path)
+            else:
+                rows.append((path, type_name(setting.annotation), setting.default, setting.help))
+
+    for section, spec in SETTINGS.items():
+        walk(spec, section)
+    return rows
