@@ -13,7 +13,14 @@ import resource
 import sys
 import time
 
+import keras
 import numpy as np
+import tensorflow as tf
+
+from ganlab.errors import GanlabError
+from ganlab.training.assemble import build_model, load_data, num_classes
+from ganlab.training.layers import leaf_layers
+from ganlab.training.stream import real_stream
 
 PEAK_SIZE = 2048
 
@@ -24,8 +31,6 @@ def forward_flops(model) -> int:
     Dense and convolution layers carry nearly all the arithmetic of a GAN; element-wise
     layers (activations, batch norm) are left out.
     """
-    from ganlab.training.layers import leaf_layers
-
     total = 0
     for layer in leaf_layers(model):
         kernel = getattr(layer, "kernel", None)
@@ -58,8 +63,6 @@ def step_flops(generator, discriminator, batch_size, d_steps) -> int:
 
 def peak_flops(dtype="float32", size=PEAK_SIZE, repeats=10) -> float:
     """FLOP/s of an XLA-compiled square matrix product, best of ``repeats``."""
-    import tensorflow as tf
-
     a = tf.cast(tf.random.normal((size, size)), dtype)
     b = tf.cast(tf.random.normal((size, size)), dtype)
     matmul = tf.function(lambda x, y: tf.matmul(x, y), jit_compile=True)
@@ -79,12 +82,6 @@ def peak_rss_bytes() -> int:
 
 def bench(recipe, steps=100, started=None) -> dict:
     """Time ``steps`` train steps of ``recipe`` after a compiled warm-up execution."""
-    import keras
-
-    from ganlab.errors import GanlabError
-    from ganlab.training.assemble import build_model, load_data, num_classes
-    from ganlab.training.stream import real_stream
-
     if steps < 1:
         raise GanlabError(f"--steps {steps}: time at least 1 step")
     started = time.perf_counter() if started is None else started
@@ -97,7 +94,8 @@ def bench(recipe, steps=100, started=None) -> dict:
     model = build_model(recipe, data.image_shape, per_call, total_steps=steps, classes=classes)
     output_range = getattr(model.generator, "output_range", (-1.0, 1.0))
     images_per_step = t["batch_size"] * t["d_steps"]
-    stream = iter(real_stream(data.images, images_per_step, t["seed"], output_range, labels=None if classes is None else data.labels))
+    labels = None if classes is None else data.labels
+    stream = iter(real_stream(data.images, images_per_step, t["seed"], output_range, labels=labels))
     model.make_train_function()
     train = model.train_function
 
@@ -143,12 +141,14 @@ def report(result) -> str:
         [
             f"recipe               {r['recipe']} (batch {r['batch_size']}, k={r['d_steps']}, "
             f"steps_per_execution {r['steps_per_execution']}, jit {r['jit_compile']}, {r['precision']})",
-            f"steps/s              {r['steps_per_second']:.1f}  ({1000 / r['steps_per_second']:.2f} ms/step over {r['steps']} steps)",
+            f"steps/s              {r['steps_per_second']:.1f}  "
+            f"({1000 / r['steps_per_second']:.2f} ms/step over {r['steps']} steps)",
             f"images/s             {r['images_per_second']:.0f}  (real images consumed by D)",
             f"time to first step   {r['time_to_first_step_seconds']:.1f} s  (compile {r['compile_seconds']:.1f} s)",
             f"peak resident memory {r['peak_rss_bytes'] / 2**30:.2f} GiB",
             f"model FLOPs          {r['step_gflop']:.2f} GFLOP/step -> {r['achieved_gflops']:.0f} GFLOP/s",
-            f"peak matmul          {r['peak_matmul_gflops']:.0f} GFLOP/s (float32, {PEAK_SIZE}x{PEAK_SIZE}, this process)",
+            f"peak matmul          {r['peak_matmul_gflops']:.0f} GFLOP/s "
+            f"(float32, {PEAK_SIZE}x{PEAK_SIZE}, this process)",
             f"MFU                  {r['mfu']:.0%}",
         ]
     )

@@ -8,28 +8,29 @@ check-plugin), and only after their input has been checked.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import tempfile
 import time
 
-STARTED = time.perf_counter()  # for "time to first step" in ganlab bench
+STARTED = time.perf_counter()  # for "time to first step" in ganlab bench: taken before ganlab's own imports
 
-from ganlab import __version__
-from ganlab.components.kinds import KINDS
-from ganlab.errors import GanlabError
+from ganlab import __version__  # noqa: E402
+from ganlab.components import listing  # noqa: E402
+from ganlab.components.kinds import KINDS  # noqa: E402
+from ganlab.components.loading import load_registry  # noqa: E402
+from ganlab.errors import GanlabError  # noqa: E402
+from ganlab.recipe.validate import load_recipe  # noqa: E402
 
 EXIT_BAD_INPUT = 2
 
 
 def _registry():
-    from ganlab.components.loading import load_registry
-
     return load_registry()
 
 
 def cmd_list(args):
-    from ganlab.components import listing
-
     registry = _registry()
     kinds = [args.kind] if args.kind else list(KINDS)
     text = listing.as_json(registry, kinds) if args.json else listing.as_text(registry, kinds, args.verbose)
@@ -37,19 +38,18 @@ def cmd_list(args):
 
 
 def cmd_check(args):
-    from ganlab.recipe.validate import load_recipe
-
     recipe = load_recipe(args.recipe, _registry(), args.set)
     sys.stdout.write(f"# {args.recipe}: ok, resolved with defaults filled in\n")
     sys.stdout.write(recipe.to_yaml())
 
 
 def cmd_check_plugin(args):
-    from ganlab.conformance import runner
+    from ganlab.conformance import runner  # only here: the conformance suite is not part of list and check
 
     context = {"image_shape": args.image_shape, "latent_dim": args.latent_dim}
     settings = runner.parse_settings(args.set)
-    loading, checks = runner.check_plugin(_registry(), args.name, settings, **{k: v for k, v in context.items() if v is not None})
+    given = {k: v for k, v in context.items() if v is not None}
+    loading, checks = runner.check_plugin(_registry(), args.name, settings, **given)
     import_tensorflow_quietly()
     results = list(loading)
     for result in loading:
@@ -60,7 +60,9 @@ def cmd_check_plugin(args):
             print(result.line(), flush=True)
     failed = sum(not r.ok for r in results)
     if failed:
-        raise runner.ContractBroken(f"check-plugin {args.name}: {failed} of {len(results)} checks failed (FAIL lines above)")
+        raise runner.ContractBroken(
+            f"check-plugin {args.name}: {failed} of {len(results)} checks failed (FAIL lines above)"
+        )
     components = f"{len(checks)} component{'' if len(checks) == 1 else 's'}"
     print(f"ganlab: check-plugin {args.name}: all {len(results)} checks of {components} passed")
 
@@ -88,8 +90,6 @@ def import_tensorflow_quietly():
     only way to spare a CPU user from them is to park file descriptor 2 meanwhile. If the
     import fails, what TensorFlow wrote is shown after all.
     """
-    import tempfile
-
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as parked:
@@ -108,8 +108,6 @@ def import_tensorflow_quietly():
 
 
 def cmd_run(args):
-    from ganlab.recipe.validate import load_recipe
-
     registry = _registry()
     if args.resume:
         if args.recipe:
@@ -120,7 +118,9 @@ def cmd_run(args):
         resume(args.resume, registry, args.set)
         return
     if not args.recipe:
-        raise GanlabError("ganlab run: missing RECIPE (a YAML file such as recipes/vanilla_mnist.yaml), or use --resume RUN_DIR")
+        raise GanlabError(
+            "ganlab run: missing RECIPE (a YAML file such as recipes/vanilla_mnist.yaml), or use --resume RUN_DIR"
+        )
     recipe = load_recipe(args.recipe, registry, args.set)
     import_tensorflow_quietly()
     from ganlab.training.run import train
@@ -140,11 +140,15 @@ def cmd_eval(args):
     if not os.path.exists(args.run_dir):
         raise GanlabError(f"{args.run_dir}: no such run directory{' or recipe' if args.train_classifier else ''}")
     import_tensorflow_quietly()
-    from ganlab.evaluation.evaluate import evaluate, table, train_classifier
+    from ganlab.evaluation.evaluate import evaluate, train_classifier
+    from ganlab.evaluation.report import table
 
     if args.train_classifier:
         info = train_classifier(args.run_dir, registry, args.set)
-        print(f"classifier {info['hash']} ({info['file']}): trained on {info['trained_on']} images, held-out accuracy {info['held_out_accuracy']:.4f}")
+        print(
+            f"classifier {info['hash']} ({info['file']}): trained on {info['trained_on']} images, "
+            f"held-out accuracy {info['held_out_accuracy']:.4f}"
+        )
         print(f"reference set: {info['reference']}")
         return
     result = evaluate(args.run_dir, registry, n=args.n, seed=args.seed, overrides=args.set)
@@ -152,10 +156,6 @@ def cmd_eval(args):
 
 
 def cmd_bench(args):
-    import json
-
-    from ganlab.recipe.validate import load_recipe
-
     overrides = list(args.set)
     if args.batch_size is not None:
         overrides.append(f"training.batch_size={args.batch_size}")
@@ -175,7 +175,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_set(p):
-    p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a recipe key (repeatable), e.g. --set training.epochs=5")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a recipe key (repeatable), e.g. --set training.epochs=5",
+    )
 
 
 def _add_draw(p, n_default, n_help, run_dir_help="run directory written by ganlab run"):
@@ -193,44 +199,76 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ganlab {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    p = commands.add_parser("run", help="train a recipe, or resume a run", description="Train the GAN a recipe describes; everything goes to one run directory.")
+    p = commands.add_parser(
+        "run",
+        help="train a recipe, or resume a run",
+        description="Train the GAN a recipe describes; everything goes to one run directory.",
+    )
     p.add_argument("recipe", nargs="?", help="recipe YAML file")
     _add_set(p)
     p.add_argument("--out", metavar="DIR", help="run directory (default: <output.dir>/<recipe>-<timestamp>)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last complete checkpoint")
     p.set_defaults(func=cmd_run)
 
-    p = commands.add_parser("list", help="list installed components", description="List every installed component, grouped by kind.")
+    p = commands.add_parser(
+        "list",
+        help="list installed components",
+        description="List every installed component, grouped by kind.",
+    )
     p.add_argument("kind", nargs="?", choices=KINDS, help="only this kind")
     p.add_argument("-v", "--verbose", action="store_true", help="show each component's parameters, types and defaults")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_list)
 
-    p = commands.add_parser("check", help="validate a recipe without training", description="Validate a recipe and print it resolved, with defaults filled in.")
+    p = commands.add_parser(
+        "check",
+        help="validate a recipe without training",
+        description="Validate a recipe and print it resolved, with defaults filled in.",
+    )
     p.add_argument("recipe", help="recipe YAML file")
     _add_set(p)
     p.set_defaults(func=cmd_check)
 
-    p = commands.add_parser("sample", help="draw images from a trained generator", description="Draw images from a run's final generator.")
+    p = commands.add_parser(
+        "sample",
+        help="draw images from a trained generator",
+        description="Draw images from a run's final generator.",
+    )
     _add_draw(p, 64, "number of images (default 64)")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="a .png grid, or a .npz of images in [0, 1]")
-    p.add_argument("--label", type=int, metavar="K", help="conditional runs: draw every image of class K (default: the classes in turn)")
+    p.add_argument(
+        "--label",
+        type=int,
+        metavar="K",
+        help="conditional runs: draw every image of class K (default: the classes in turn)",
+    )
     p.set_defaults(func=cmd_sample)
 
     p = commands.add_parser(
         "eval",
         help="measure sample quality against real data",
-        description="Score a run's samples and real held-out images with ganlab's own classifier; results go to RUN_DIR/eval.json.",
+        description="Score a run's samples and real held-out images with ganlab's own classifier; "
+        "results go to RUN_DIR/eval.json.",
     )
-    _add_draw(p, None, "samples to score (default: as many as there are reference images)", "run directory written by ganlab run (or, with --train-classifier, a recipe)")
+    _add_draw(
+        p,
+        None,
+        "samples to score (default: as many as there are reference images)",
+        "run directory written by ganlab run (or, with --train-classifier, a recipe)",
+    )
     _add_set(p)
-    p.add_argument("--train-classifier", action="store_true", help="only train (or find cached) the classifier for the run's or recipe's dataset and report its accuracy")
+    p.add_argument(
+        "--train-classifier",
+        action="store_true",
+        help="only train (or find cached) the classifier for the run's or recipe's dataset and report its accuracy",
+    )
     p.set_defaults(func=cmd_eval)
 
     p = commands.add_parser(
         "bench",
         help="time a recipe's train step",
-        description="Time a recipe's train step after warm-up: steps/s, images/s, time to first step, peak memory, model FLOP utilisation.",
+        description="Time a recipe's train step after warm-up: steps/s, images/s, time to first step, peak memory, "
+        "model FLOP utilisation.",
     )
     p.add_argument("recipe", help="recipe YAML file")
     p.add_argument("--steps", type=int, default=100, help="train steps to time (default 100)")
@@ -243,16 +281,30 @@ def build_parser() -> argparse.ArgumentParser:
         "check-plugin",
         help="check a plugin's components against their contracts",
         description="Build every component of an installed plugin (or of every plugin of a distribution) and check it "
-        "against its kind's contract: shapes, ranges, gradients, XLA, save/load. One line per check; exit status 1 if any fails.",
+        "against its kind's contract: shapes, ranges, gradients, XLA, save/load. "
+        "One line per check; exit status 1 if any fails.",
     )
-    p.add_argument("name", metavar="NAME", help="plugin name as ganlab list shows it (e.g. mlp), or a distribution name (e.g. ganlab)")
-    p.add_argument("--set", action="append", default=[], metavar="KIND.NAME.PARAM=VALUE", help="a parameter for one component (repeatable), e.g. --set dataset.mnist.split=test")
-    p.add_argument("--image-shape", type=_image_shape, metavar="H,W,C", help="images the generators and discriminators are checked on (default 28,28,1)")
+    p.add_argument(
+        "name",
+        metavar="NAME",
+        help="plugin name as ganlab list shows it (e.g. mlp), or a distribution name (e.g. ganlab)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KIND.NAME.PARAM=VALUE",
+        help="a parameter for one component (repeatable), e.g. --set dataset.mnist.split=test",
+    )
+    p.add_argument(
+        "--image-shape",
+        type=_image_shape,
+        metavar="H,W,C",
+        help="images the generators and discriminators are checked on (default 28,28,1)",
+    )
     p.add_argument("--latent-dim", type=_positive_int, metavar="N", help="length of z for the generators (default 100)")
     p.set_defaults(func=cmd_check_plugin)
     return parser
-
-
 
 
 def main(argv=None) -> int:

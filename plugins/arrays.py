@@ -28,7 +28,12 @@ def register_datasets(register):
     register("arrays", arrays)
 
 
-def arrays(path: str, images_key: str | None = None, labels_key: str | None = None, float_range: Literal["auto", "0..1", "-1..1"] = "auto") -> ImageData:
+def arrays(
+    path: str,
+    images_key: str | None = None,
+    labels_key: str | None = None,
+    float_range: Literal["auto", "0..1", "-1..1"] = "auto",
+) -> ImageData:
     """Images (and labels) from a NumPy .npy or .npz file: uint8 0..255, or floats in [0, 1] or [-1, 1].
 
     Parameters:
@@ -43,7 +48,8 @@ def arrays(path: str, images_key: str | None = None, labels_key: str | None = No
     if not file.is_file():
         raise GanlabError(f"data.path {file}: no such file; point it at a .npy or .npz file of images")
     if file.suffix not in (".npy", ".npz"):
-        raise GanlabError(f"data.path {file}: expected a .npy or .npz file, found a {file.suffix or 'file without an extension'}")
+        found = file.suffix or "file without an extension"
+        raise GanlabError(f"data.path {file}: expected a .npy or .npz file, found a {found}")
     images, labels, keys = _load(file, images_key, labels_key)
     where = f"{file}{f' [{keys[0]}]' if keys[0] else ''}"
     images = _as_uint8_images(images, where, float_range)
@@ -61,7 +67,10 @@ def _load(file: Path, images_key, labels_key):
     try:
         if file.suffix == ".npy":
             if images_key or labels_key:
-                raise GanlabError(f"{file}: a .npy file holds one array, the images; data.images_key and data.labels_key are for .npz files")
+                raise GanlabError(
+                    f"{file}: a .npy file holds one array, the images; "
+                    "data.images_key and data.labels_key are for .npz files"
+                )
             with file.open("rb") as f:  # not np.load, which takes what is not .npy for a pickle
                 return np.lib.format.read_array(f, allow_pickle=False), None, (None, None)
         if not zipfile.is_zipfile(file):
@@ -69,13 +78,16 @@ def _load(file: Path, images_key, labels_key):
         with np.load(file, allow_pickle=False) as loaded:
             found = loaded.files
             images_key = _key(file, found, images_key, IMAGE_KEYS, "images")
-            labels_key = labels_key if labels_key is not None else next((k for k in LABEL_KEYS if k in found), None)
+            if labels_key is None:
+                labels_key = next((k for k in LABEL_KEYS if k in found), None)
             if labels_key is not None:
                 _key(file, found, labels_key, (), "labels")
             return loaded[images_key], loaded[labels_key] if labels_key else None, (images_key, labels_key)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise GanlabError(f"{file}: cannot read it as a NumPy file ({reason}); save the images with numpy.save or numpy.savez") from None
+        raise GanlabError(
+            f"{file}: cannot read it as a NumPy file ({reason}); save the images with numpy.save or numpy.savez"
+        ) from None
 
 
 def _key(file, found, given, defaults, what):
@@ -83,7 +95,8 @@ def _key(file, found, given, defaults, what):
     key = given if given is not None else next((k for k in defaults if k in found), None)
     if key not in found:
         looked = repr(given) if given is not None else " or ".join(map(repr, defaults))
-        raise GanlabError(f"{file}: no array {looked} for the {what} (it holds {', '.join(map(repr, found)) or 'none'}); set data.{what}_key")
+        holds = ", ".join(map(repr, found)) or "none"
+        raise GanlabError(f"{file}: no array {looked} for the {what} (it holds {holds}); set data.{what}_key")
     return key
 
 
@@ -94,8 +107,13 @@ def _as_uint8_images(images, where, float_range):
     if images.ndim == 3:
         images = images[..., None]
     if images.ndim != 4 or images.shape[-1] not in (1, 3) or len(images) == 0:
-        hint = "; channels come last, transpose with numpy.moveaxis(x, 1, -1)" if images.ndim == 4 and images.shape[1] in (1, 3) else ""
-        raise GanlabError(f"{where}: images are {images.dtype} {images.shape}; expected (n, height, width) or (n, height, width, 1 or 3), n >= 1{hint}")
+        hint = ""
+        if images.ndim == 4 and images.shape[1] in (1, 3):
+            hint = "; channels come last, transpose with numpy.moveaxis(x, 1, -1)"
+        raise GanlabError(
+            f"{where}: images are {images.dtype} {images.shape}; "
+            f"expected (n, height, width) or (n, height, width, 1 or 3), n >= 1{hint}"
+        )
     if images.dtype == np.uint8:
         return images
     if images.dtype.kind in "iu":
@@ -113,7 +131,8 @@ def _as_uint8_images(images, where, float_range):
     bottom = 0.0 if float_range == "0..1" else -1.0
     if low < bottom or high > 1:
         raise GanlabError(
-            f"{where}: float images hold {low:.4g}..{high:.4g}, outside [{bottom:g}, 1]; scale them into [0, 1] or [-1, 1] (data.float_range) or save uint8 0..255"
+            f"{where}: float images hold {low:.4g}..{high:.4g}, outside [{bottom:g}, 1]; "
+            "scale them into [0, 1] or [-1, 1] (data.float_range) or save uint8 0..255"
         )
     return np.round((images - bottom) * (255.0 / (1 - bottom))).astype(np.uint8)
 
@@ -125,7 +144,10 @@ def _as_labels(labels, where, n):
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
     if labels.shape != (n,) or labels.dtype.kind not in "iu":
-        raise GanlabError(f"{where}: labels are {labels.dtype} {labels.shape}; expected integers of shape ({n},), one per image (class indices, not one-hot)")
+        raise GanlabError(
+            f"{where}: labels are {labels.dtype} {labels.shape}; "
+            f"expected integers of shape ({n},), one per image (class indices, not one-hot)"
+        )
     if n and labels.min() < 0:
         raise GanlabError(f"{where}: labels hold {int(labels.min())}; class indices start at 0")
     return labels.astype(np.int64)

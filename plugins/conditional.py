@@ -36,15 +36,20 @@ def conditional_generator(name, family, base):
         where = f"generator {name}"
         _check(where, "embed_dim", embed_dim >= 1, ">= 1", embed_dim)
         _check(where, "num_classes", num_classes >= 1, ">= 1 (a dataset with labels)", num_classes)
-        body = _base_build(where, family, base, latent_dim=latent_dim + embed_dim, image_shape=image_shape, **params)
+        z_length = latent_dim + embed_dim
+        body = _base_build(where, family, base, latent_dim=z_length, image_shape=image_shape, **params)
         z = keras.Input(shape=(latent_dim,), name="z")
         labels = keras.Input(shape=(), dtype="int32", name="labels")
         embedded = keras.layers.Embedding(num_classes, embed_dim, name="label_embedding")(labels)
-        model = keras.Model([z, labels], body(keras.layers.Concatenate()([z, embedded])), name=f"conditional_{body.name}")
+        image = body(keras.layers.Concatenate()([z, embedded]))
+        model = keras.Model([z, labels], image, name=f"conditional_{body.name}")
         model.output_range = getattr(body, "output_range", (-1.0, 1.0))
         return model
 
-    build.__doc__ = f"""Conditional {family} generator: [z, label] -> concat(z, label embedding) -> generator '{family}' -> image.
+    summary = (
+        f"Conditional {family} generator: [z, label] -> concat(z, label embedding) -> generator '{family}' -> image."
+    )
+    build.__doc__ = summary + """
 
     Parameters:
         embed_dim: length of the learned label embedding concatenated to z.
@@ -54,7 +59,8 @@ def conditional_generator(name, family, base):
 
 
 def conditional_discriminator(name, family, base):
-    """A conditional (projection) discriminator builder named ``name`` around ``base``, the builder of discriminator ``family``."""
+    """A conditional (projection) discriminator builder named ``name`` around ``base``,
+    the builder of discriminator ``family``."""
 
     def build(image_shape, num_classes, **params):
         import keras
@@ -67,11 +73,16 @@ def conditional_discriminator(name, family, base):
         images = keras.Input(shape=tuple(image_shape), name="images")
         labels = keras.Input(shape=(), dtype="int32", name="labels")
         phi = features(images)
-        embedded = keras.layers.Embedding(num_classes, phi.shape[-1], name="label_projection")(labels)
-        projection = keras.layers.Dot(axes=1)([embedded, phi])
-        return keras.Model([images, labels], keras.layers.Add()([logit(phi), projection]), name=f"conditional_{body.name}")
+        embedding = keras.layers.Embedding(num_classes, phi.shape[-1], name="label_projection")
+        projection = keras.layers.Dot(axes=1)([embedding(labels), phi])
+        score = keras.layers.Add()([logit(phi), projection])
+        return keras.Model([images, labels], score, name=f"conditional_{body.name}")
 
-    build.__doc__ = f"""Conditional {family} discriminator: [image, label] -> discriminator '{family}' features -> projection logit.
+    summary = (
+        f"Conditional {family} discriminator: [image, label] -> discriminator '{family}' features "
+        "-> projection logit."
+    )
+    build.__doc__ = summary + """
 
     The logit is dense(phi(x)) + <embed(label), phi(x)> (Miyato & Koyama 2018): the inner
     product with the label's embedding makes D judge an image as the given class, so a
@@ -97,7 +108,10 @@ def _signed(build, base, extra):
     """
     hints = typing.get_type_hints(base)
     keyword = inspect.Parameter.KEYWORD_ONLY
-    own = [p.replace(kind=keyword, annotation=hints.get(p.name, p.annotation)) for p in inspect.signature(base).parameters.values()]
+    own = [
+        p.replace(kind=keyword, annotation=hints.get(p.name, p.annotation))
+        for p in inspect.signature(base).parameters.values()
+    ]
     context = [p for p in own if p.default is p.empty]
     added = [inspect.Parameter("num_classes", keyword, annotation=int)]
     added += [inspect.Parameter(n, keyword, annotation=t, default=d) for n, (t, d) in extra.items()]

@@ -85,12 +85,15 @@ def dcgan_generator(
     x = z = keras.Input(shape=(latent_dim,), name="z")
     widths = ([dense_units] if dense_units else []) + [start_h * start_w * filters]  # the last one is the projection
     for units in widths:
-        x = _block(x, keras.layers.Dense(units, use_bias=not batch_norm, kernel_initializer=_init()), momentum, leaky_slope)
+        dense = keras.layers.Dense(units, use_bias=not batch_norm, kernel_initializer=_init())
+        x = _block(x, dense, momentum, leaky_slope)
     x = keras.layers.Reshape((start_h, start_w, filters))(x)
     for _ in range(doublings - 1):
         filters //= 2
-        x = _block(x, _conv(keras.layers.Conv2DTranspose, filters, kernel_size, use_bias=not batch_norm), momentum, leaky_slope)
-    x = _conv(keras.layers.Conv2DTranspose, int(image_shape[-1]), kernel_size, activation=output_activation, name="image")(x)
+        conv = _conv(keras.layers.Conv2DTranspose, filters, kernel_size, use_bias=not batch_norm)
+        x = _block(x, conv, momentum, leaky_slope)
+    channels = int(image_shape[-1])
+    x = _conv(keras.layers.Conv2DTranspose, channels, kernel_size, activation=output_activation, name="image")(x)
     model = keras.Model(z, x, name="generator")
     model.output_range = OUTPUT_RANGES[output_activation]
     return model
@@ -152,7 +155,9 @@ def _doublings(where, image_shape):
             n += 1
         start_h, start_w = height // 2**n, width // 2**n
     ok = n >= 1 and max(start_h, start_w) <= MAX_START
-    expected = f"(height, width, channels) with height and width {MIN_START}..{MAX_START} times 2**n, n >= 1 (e.g. 28, 32, 64)"
+    expected = (
+        f"(height, width, channels) with height and width {MIN_START}..{MAX_START} times 2**n, n >= 1 (e.g. 28, 32, 64)"
+    )
     _check(where, "image_shape", ok, expected, shape)
     return n, start_h, start_w
 

@@ -26,7 +26,10 @@ FASHION_MNIST = IdxDataset(
     "Fashion-MNIST",
     MD5,
     # the dataset's own site, then its GitHub repository
-    mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/", "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"),
+    mirrors=(
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+    ),
     mirror_env="GANLAB_FASHION_MNIST_MIRROR",  # base URLs separated by spaces, tried instead
     keras_folder="fashion-mnist",
 )
@@ -37,4 +40,6 @@ def register_datasets(register):
     register("fashion_mnist", fashion_mnist)
 
 
-fashion_mnist = FASHION_MNIST.builder("Fashion-MNIST clothing images (Zalando), 28x28 grayscale, 10 labelled classes, IDX files.")
+fashion_mnist = FASHION_MNIST.builder(
+    "Fashion-MNIST clothing images (Zalando), 28x28 grayscale, 10 labelled classes, IDX files."
+)

@@ -92,7 +92,10 @@ def _classes(folder: Path, files: list[Path]) -> list[str]:
     """The class subfolders, sorted; every image must be in one."""
     loose = next((f for f in files if f.parent == folder), None)
     if loose is not None:
-        raise GanlabError(f"{loose}: data.labels is true, so every image must be in a subfolder of {folder} named after its class; move it, or set data.labels: false")
+        raise GanlabError(
+            f"{loose}: data.labels is true, so every image must be in a subfolder of {folder} named after its class; "
+            "move it, or set data.labels: false"
+        )
     return sorted({f.relative_to(folder).parts[0] for f in files})
 
 
@@ -199,18 +202,29 @@ class _Decoder:
                 raw = self.read(path)
                 if self.native:
                     raise GanlabError(
-                        f"{self.files[i]}: the image is {raw.shape[0]}x{raw.shape[1]}, the first, {self.first}, is {self.size[0]}x{self.size[1]}; "
+                        f"{self.files[i]}: the image is {raw.shape[0]}x{raw.shape[1]}, "
+                        f"the first, {self.first}, is {self.size[0]}x{self.size[1]}; "
                         "set data.size: [height, width] to resize them all"
                     )
                 self.decode(path)
             except tf.errors.OpError as exc:
                 reasons.append(f"{self.files[i]} ({_tf_reason(exc)})")
                 if on_error == "stop":
-                    raise GanlabError(f"{reasons[0]}: cannot decode it as an image; replace or remove it, or set data.on_error: skip to leave such files out") from None
+                    raise GanlabError(
+                        f"{reasons[0]}: cannot decode it as an image; replace or remove it, "
+                        "or set data.on_error: skip to leave such files out"
+                    ) from None
         if len(bad) == len(self.files):
-            raise GanlabError(f"data.path {self.folder}: none of its {len(bad)} images can be decoded, e.g. {reasons[0]}")
+            raise GanlabError(
+                f"data.path {self.folder}: none of its {len(bad)} images can be decoded, e.g. {reasons[0]}"
+            )
         more = f" and {len(bad) - NAMED} more" if len(bad) > NAMED else ""
-        print(f"ganlab: warning: data: skipped {len(bad)} of {len(self.files)} images that cannot be decoded: {', '.join(reasons[:NAMED])}{more}", file=sys.stderr, flush=True)
+        print(
+            f"ganlab: warning: data: skipped {len(bad)} of {len(self.files)} images that cannot be decoded: "
+            f"{', '.join(reasons[:NAMED])}{more}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _tf_reason(exc) -> str:

@@ -65,11 +65,14 @@ class IdxDataset:
     def builder(self, summary: str):
         """The dataset's builder, registered under ``name``; ``summary`` is the first line of its docstring."""
 
-        def build(split: Literal["train", "test"] = "train", path: str | None = None, download: bool = True) -> ImageData:
+        def build(
+            split: Literal["train", "test"] = "train", path: str | None = None, download: bool = True
+        ) -> ImageData:
             return self.load(split, path, download)
 
         build.__name__ = build.__qualname__ = self.name
-        build.__doc__ = BUILDER_DOC.format(summary=summary, name=self.name, or_npz=f" or Keras's ``{self.npz}``" if self.npz else "")
+        or_npz = f" or Keras's ``{self.npz}``" if self.npz else ""
+        build.__doc__ = BUILDER_DOC.format(summary=summary, name=self.name, or_npz=or_npz)
         return build
 
     def load(self, split: str, path: str | None, download: bool) -> ImageData:
@@ -85,7 +88,9 @@ class IdxDataset:
             found = self._read_folder(folder, split)
             if found is None:
                 or_npz = f" (or {self.npz})" if self.npz else ""
-                raise GanlabError(f"data.path {folder}: no {self.title} {split} files there; put {wanted}{or_npz} in it")
+                raise GanlabError(
+                    f"data.path {folder}: no {self.title} {split} files there; put {wanted}{or_npz} in it"
+                )
             return found
         for folder in self.search_folders():
             found = self._read_folder(folder, split)
@@ -93,7 +98,10 @@ class IdxDataset:
                 return found
         target = self.download_folder()
         if not download:
-            raise GanlabError(f"{self.title} {split} files not found and data.download is false: put {wanted} in {target}, or set data.path in the recipe")
+            raise GanlabError(
+                f"{self.title} {split} files not found and data.download is false: "
+                f"put {wanted} in {target}, or set data.path in the recipe"
+            )
         self._download(split, target)
         return self._read_folder(target, split)
 
@@ -104,7 +112,8 @@ class IdxDataset:
 
     def search_folders(self) -> list[Path]:
         """Where to look when no path is given; ``download_folder()`` is one of them."""
-        keras_cache = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser() / "datasets" / self.keras_folder
+        keras_home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
+        keras_cache = keras_home / "datasets" / self.keras_folder
         if os.environ.get("GANLAB_DATA"):
             return [self.download_folder(), keras_cache]
         return [keras_cache, self.download_folder()]
@@ -116,7 +125,10 @@ class IdxDataset:
             images = self._read_idx(images_path, IMAGES_MAGIC)
             labels = self._read_idx(labels_path, LABELS_MAGIC)
             if len(images) != len(labels):
-                raise GanlabError(f"{labels_path}: {len(labels)} labels for {len(images)} images in {images_path.name}; replace the files")
+                raise GanlabError(
+                    f"{labels_path}: {len(labels)} labels for {len(images)} images in {images_path.name}; "
+                    "replace the files"
+                )
             return ImageData(images[..., None], labels, f"{self.name} {split} ({len(images)} images from {folder})")
         if self.npz and (folder / self.npz).is_file():
             return self._read_npz(folder / self.npz, split)
@@ -129,16 +141,25 @@ class IdxDataset:
         try:
             raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
         except (OSError, EOFError, zlib.error) as exc:
-            raise GanlabError(f"{path}: cannot read ({type(exc).__name__}: {exc}); the file is damaged, replace it") from None
+            raise GanlabError(
+                f"{path}: cannot read ({type(exc).__name__}: {exc}); the file is damaged, replace it"
+            ) from None
         dims = magic & 0xFF
         header = 4 + 4 * dims
         if len(raw) < header or struct.unpack(">I", raw[:4])[0] != magic:
             kind = "images" if magic == IMAGES_MAGIC else "labels"
-            raise GanlabError(f"{path}: not an IDX {kind} file of {self.title} (magic number {raw[:4].hex() or 'missing'}, expected {magic:08x}); replace it")
+            found = raw[:4].hex() or "missing"
+            raise GanlabError(
+                f"{path}: not an IDX {kind} file of {self.title} "
+                f"(magic number {found}, expected {magic:08x}); replace it"
+            )
         shape = struct.unpack(f">{dims}I", raw[4:header])
         expected = header + int(np.prod(shape))
         if len(raw) != expected:
-            raise GanlabError(f"{path}: header says {shape} ({expected} bytes) but the file holds {len(raw)} bytes; it is truncated or damaged, replace it")
+            raise GanlabError(
+                f"{path}: header says {shape} ({expected} bytes) but the file holds {len(raw)} bytes; "
+                "it is truncated or damaged, replace it"
+            )
         if dims == 3 and shape[1:] != (28, 28):
             raise GanlabError(f"{path}: images are {shape[1]}x{shape[2]}, {self.title}'s are 28x28; replace it")
         return np.frombuffer(raw, np.uint8, offset=header).reshape(shape).copy()
@@ -152,13 +173,19 @@ class IdxDataset:
             with np.load(path) as arrays:
                 missing = [key for key in (x_key, y_key) if key not in arrays.files]
                 if missing:
-                    raise GanlabError(f"{path}: no array {' or '.join(missing)} in it (found {', '.join(arrays.files) or 'none'}); it is not Keras's {self.npz}")
+                    found = ", ".join(arrays.files) or "none"
+                    raise GanlabError(
+                        f"{path}: no array {' or '.join(missing)} in it (found {found}); it is not Keras's {self.npz}"
+                    )
                 images, labels = arrays[x_key], arrays[y_key]
         except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-            raise GanlabError(f"{path}: cannot read ({type(exc).__name__}: {exc}); the file is damaged, replace it") from None
+            raise GanlabError(
+                f"{path}: cannot read ({type(exc).__name__}: {exc}); the file is damaged, replace it"
+            ) from None
         if images.dtype != np.uint8 or images.shape[1:] != (28, 28) or labels.shape != images.shape[:1]:
             raise GanlabError(
-                f"{path}: {x_key} is {images.dtype} {images.shape} and {y_key} {labels.shape}; expected uint8 (n, 28, 28) and (n,), replace the file"
+                f"{path}: {x_key} is {images.dtype} {images.shape} and {y_key} {labels.shape}; "
+                "expected uint8 (n, 28, 28) and (n,), replace the file"
             )
         return ImageData(images[..., None], labels, f"{self.name} {split} ({len(images)} images from {path})")
 
@@ -173,7 +200,10 @@ class IdxDataset:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise GanlabError(f"cannot create {folder} for the {self.title} download ({exc.strerror}): set GANLAB_DATA or data.path in the recipe") from None
+            raise GanlabError(
+                f"cannot create {folder} for the {self.title} download ({exc.strerror}): "
+                "set GANLAB_DATA or data.path in the recipe"
+            ) from None
         for name in FILES[split]:
             if (folder / name).is_file():
                 continue
@@ -185,7 +215,8 @@ class IdxDataset:
                 errors.append(error)
             else:
                 raise GanlabError(
-                    f"cannot download {self.title} ({'; '.join(errors)}): put {' and '.join(FILES[split])} in {folder}, or set data.path in the recipe"
+                    f"cannot download {self.title} ({'; '.join(errors)}): "
+                    f"put {' and '.join(FILES[split])} in {folder}, or set data.path in the recipe"
                 )
 
 

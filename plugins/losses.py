@@ -113,7 +113,9 @@ class BCELoss(Loss):
 
     def __post_init__(self):
         if self.generator_loss not in ("non_saturating", "minimax"):
-            raise GanlabError(f"loss bce: generator_loss must be 'non_saturating' or 'minimax', found {self.generator_loss!r}")
+            raise GanlabError(
+                f"loss bce: generator_loss must be 'non_saturating' or 'minimax', found {self.generator_loss!r}"
+            )
         if not 0 <= self.label_smoothing < 0.5:
             raise GanlabError(f"loss bce: label_smoothing must be in [0, 0.5), found {self.label_smoothing!r}")
         if not self.r1_gamma >= 0:

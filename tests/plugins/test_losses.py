@@ -1,18 +1,28 @@
-"""The bce and lsgan losses against numpy references, and their behaviour in a train step."""
+"""The first-party losses (plugins/losses.py): bce and lsgan against numpy references and in a train
+step; hinge, wgan_gp and ragan formulas; the gradient penalty on critics of known gradient norm; R1; and
+the engine's use of penalties and relativistic G losses."""
 
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from ganlab import GanlabError, Loss
+from ganlab.training.assemble import build_model
+from ganlab.training.run import train
 from ganlab_plugins import losses
+from ganlab_plugins.losses import BCELoss
 from ganlab_plugins.mlp import mlp_discriminator, mlp_generator
+from tests.helpers import final_state, tiny
 
 REAL = np.array([[3.0], [0.5], [-1.0], [6.0]], dtype=np.float32)
 FAKE = np.array([[-2.0], [0.0], [1.5], [-7.0]], dtype=np.float32)
+# Three logits each, for the hinge, Wasserstein and relativistic formulas.
+REAL3 = np.array([[2.0], [-1.0], [0.5]], np.float32)
+FAKE3 = np.array([[-3.0], [0.0], [1.5]], np.float32)
 
 
 def np_bce(logits, target):
@@ -37,12 +47,20 @@ def logit_gradient(fn, logits):
 def test_hook_registers_every_first_party_loss():
     registered = {}
     losses.register_losses(lambda name, builder: registered.update({name: builder}))
-    assert registered == {"bce": losses.bce, "lsgan": losses.lsgan, "hinge": losses.hinge, "wgan_gp": losses.wgan_gp, "ragan": losses.ragan}
+    assert registered == {
+        "bce": losses.bce,
+        "lsgan": losses.lsgan,
+        "hinge": losses.hinge,
+        "wgan_gp": losses.wgan_gp,
+        "ragan": losses.ragan,
+    }
     assert all(isinstance(builder(), Loss) for builder in registered.values())
 
 
 def test_reprs_show_the_parameters():
-    assert repr(losses.bce()) == "BCELoss(generator_loss='non_saturating', label_smoothing=0.0, r1_gamma=0.0, r1_images=0)"
+    assert repr(losses.bce()) == (
+        "BCELoss(generator_loss='non_saturating', label_smoothing=0.0, r1_gamma=0.0, r1_images=0)"
+    )
     assert repr(losses.lsgan(a=-1.0, b=1.0, c=0.0)) == "LSGANLoss(a=-1.0, b=1.0, c=0.0)"
 
 
@@ -154,6 +172,123 @@ def test_gradients_are_finite_for_both_players(loss):
 
 
 def test_importing_the_plugin_does_not_import_tensorflow_or_keras():
-    code = "import sys, ganlab_plugins.losses; print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras'}))"
+    code = (
+        "import sys, ganlab_plugins.losses; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras'}))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def softplus(x):
+    return np.log1p(np.exp(x))
+
+
+def test_hinge_values():
+    loss = losses.hinge()
+    expected_d = np.mean(np.maximum(0, 1 - REAL3)) + np.mean(np.maximum(0, 1 + FAKE3))
+    assert float(loss.d_loss(REAL3, FAKE3)) == pytest.approx(expected_d)
+    assert float(loss.g_loss(FAKE3)) == pytest.approx(-FAKE3.mean())
+
+
+def test_wasserstein_values():
+    loss = losses.wgan_gp()
+    assert float(loss.d_loss(REAL3, FAKE3)) == pytest.approx(FAKE3.mean() - REAL3.mean())
+    assert float(loss.g_loss(FAKE3)) == pytest.approx(-FAKE3.mean())
+    with pytest.raises(GanlabError, match="gp_weight"):
+        losses.wgan_gp(gp_weight=-1)
+
+
+def test_relativistic_average_values():
+    loss = losses.ragan()
+    assert loss.g_needs_real
+    d = 0.5 * (np.mean(softplus(-(REAL3 - FAKE3.mean()))) + np.mean(softplus(FAKE3 - REAL3.mean())))
+    g = 0.5 * (np.mean(softplus(-(FAKE3 - REAL3.mean()))) + np.mean(softplus(REAL3 - FAKE3.mean())))
+    assert float(loss.d_loss(REAL3, FAKE3)) == pytest.approx(d, rel=1e-6)
+    assert float(loss.g_loss(FAKE3, REAL3)) == pytest.approx(g, rel=1e-6)
+
+
+def critic(function, shape=(4, 4, 1)):
+    images = keras.Input(shape)
+    return keras.Model(images, keras.layers.Lambda(function)(images))
+
+
+@pytest.mark.parametrize(
+    "function, norm",
+    [
+        # a linear critic 3 * sum(x): gradient 3 at every pixel, norm 3 * sqrt(16) = 12
+        (lambda x: 3.0 * keras.ops.sum(x, axis=(1, 2, 3))[:, None], 12.0),
+        # the image's L2 norm: gradient x / ||x||, norm 1 everywhere but at 0
+        (lambda x: keras.ops.sqrt(keras.ops.sum(x * x, axis=(1, 2, 3)))[:, None], 1.0),
+    ],
+)
+def test_gradient_penalty_on_critics_of_known_gradient_norm(function, norm):
+    rng = np.random.default_rng(0)
+    real = rng.uniform(0.5, 1.0, (8, 4, 4, 1)).astype(np.float32)
+    fake = rng.uniform(-1.0, -0.5, (8, 4, 4, 1)).astype(np.float32)  # interpolates never pass 0
+    penalty = losses.gradient_penalty(critic(function), real, fake, keras.random.SeedGenerator(0))
+    assert float(penalty) == pytest.approx((norm - 1.0) ** 2, rel=1e-5, abs=1e-6)
+    weighted = losses.wgan_gp(gp_weight=2.0).penalty(critic(function), real, fake, keras.random.SeedGenerator(0))
+    assert float(weighted) == pytest.approx(2.0 * (norm - 1.0) ** 2, rel=1e-5, abs=1e-6)
+
+
+def test_r1_penalty_is_half_gamma_times_the_mean_squared_gradient_norm_at_real_images():
+    """Critic sum(x^2): gradient 2x, so ||grad||^2 = 4 * sum(x^2) per real image; fakes play no part."""
+    square = critic(lambda x: keras.ops.sum(x * x, axis=(1, 2, 3))[:, None])
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(8, 4, 4, 1)).astype(np.float32)
+    expected = 0.5 * 3.0 * np.mean(4.0 * np.sum(real.astype(np.float64) ** 2, axis=(1, 2, 3)))
+    for fake in (np.zeros_like(real), 100.0 * np.ones_like(real)):
+        penalty = losses.bce(r1_gamma=3.0).penalty(square, real, fake, keras.random.SeedGenerator(0))
+        assert float(penalty) == pytest.approx(expected, rel=1e-5)
+    assert losses.bce().penalty(square, real, real, keras.random.SeedGenerator(0)) is None
+    with pytest.raises(GanlabError, match="loss bce: r1_gamma must be >= 0, found -1"):
+        losses.bce(r1_gamma=-1)
+
+
+def test_r1_images_takes_the_penalty_over_the_first_images_of_the_batch():
+    square = critic(lambda x: keras.ops.sum(x * x, axis=(1, 2, 3))[:, None])
+    real = np.random.default_rng(1).normal(size=(8, 4, 4, 1)).astype(np.float32)
+    per_image = 4.0 * np.sum(real.astype(np.float64) ** 2, axis=(1, 2, 3))
+    for n, expected in ((3, np.mean(per_image[:3])), (8, np.mean(per_image)), (50, np.mean(per_image))):
+        penalty = losses.bce(r1_gamma=2.0, r1_images=n).penalty(square, real, real, keras.random.SeedGenerator(0))
+        assert float(penalty) == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(GanlabError, match=r"loss bce: r1_images must be >= 0 \(0: all of D's real batch\), found -4"):
+        losses.bce(r1_gamma=1.0, r1_images=-4)
+
+
+def test_gradient_penalty_interpolates_per_image():
+    """A critic whose gradient norm is the pixel value |x|*2*4: the penalty depends on where each image's mix lands."""
+    real = np.ones((64, 2, 2, 1), np.float32)
+    fake = np.zeros((64, 2, 2, 1), np.float32)
+    square = critic(lambda x: keras.ops.sum(x * x, axis=(1, 2, 3))[:, None], (2, 2, 1))
+    # x = e at every pixel: gradient 2e per pixel, norm 4e; E[(4e - 1)^2] over e ~ U(0, 1) is 16/3 - 4 + 1 = 7/3
+    penalty = float(losses.gradient_penalty(square, real, fake, keras.random.SeedGenerator(1)))
+    assert penalty == pytest.approx(7 / 3, rel=0.25)
+    one_e_for_all = [(4 * e - 1) ** 2 for e in (0.0, 1.0)]
+    assert min(one_e_for_all) < penalty < max(one_e_for_all)
+
+
+@pytest.mark.parametrize(
+    "loss", ["hinge", {"name": "wgan_gp", "gp_weight": 10.0}, "ragan", {"name": "bce", "r1_gamma": 1.0}]
+)
+def test_new_losses_train_in_the_engine(reg, tmp_path, loss):
+    recipe = tiny(reg, epochs=1, loss=loss)
+    meta, state = final_state(train(recipe, out=tmp_path / "run"))
+    assert meta["step"] == 4 and all(np.isfinite(v).all() for v in state.values() if v.dtype.kind == "f")
+
+
+def test_the_engine_adds_the_penalty_to_ds_loss(reg):
+    class Penalised(BCELoss):
+        def penalty(self, discriminator, real, fake, seed):
+            return 5.0 + 0.0 * discriminator(real)[0, 0]
+
+    real = np.zeros((64, 8, 8, 1), np.float32)
+    logs = []
+    for penalised in (False, True):
+        keras.utils.set_random_seed(0)  # the same weights and noise: only the penalty differs
+        model = build_model(tiny(reg, epochs=1, jit_compile=False), (8, 8, 1))
+        if penalised:
+            model.adversarial_loss = Penalised("non_saturating", 0.0)
+        logs.append(model.train_on_batch(real, return_dict=True))
+    assert logs[1]["d_loss"] == pytest.approx(logs[0]["d_loss"] + 5.0, rel=1e-4)

@@ -3,22 +3,25 @@ chosen class, per-class accuracy in evaluation, and the errors of mismatched par
 
 import json
 
+import imageio.v3 as iio
+import keras
 import numpy as np
 import pytest
 
 from ganlab import GanlabError
+from ganlab.callbacks.recording import read_rows
 from ganlab.components.loading import load_registry
+from ganlab.evaluation.evaluate import evaluate, table
+from ganlab.evaluation.metrics import class_accuracy
 from ganlab.recipe.validate import validate
+from ganlab.sampling import sample
+from ganlab.training.run import resume, train
+from ganlab.training.stream import real_stream
 from tests import toy_plugins
 from tests.conftest import ROOT, run_cli
-from tests.helpers import final_state
+from tests.helpers import final_state, tiny
 
 CLASSES = 4
-
-
-@pytest.fixture(scope="module")
-def reg():
-    return load_registry(plugins=[("toolkit", toy_plugins.Toolkit())])
 
 
 def ctiny(reg, epochs=2, data=None, generator="cmlp", discriminator="cmlp", output=None, **training):
@@ -35,8 +38,6 @@ def ctiny(reg, epochs=2, data=None, generator="cmlp", discriminator="cmlp", outp
 
 
 def test_the_generators_images_depend_on_the_label(reg):
-    import keras
-
     generator = reg.resolve("generator", "cmlp").build(latent_dim=8, image_shape=(8, 8, 1), num_classes=CLASSES, hidden=(16,))
     z = np.random.default_rng(0).standard_normal((2, 8)).astype(np.float32)
     same_z = np.concatenate([z, z])
@@ -46,8 +47,6 @@ def test_the_generators_images_depend_on_the_label(reg):
 
 
 def test_the_streams_labels_belong_to_its_images_and_resume_exactly():
-    from ganlab.training.stream import real_stream
-
     images = np.arange(60, dtype=np.uint8).reshape(60, 1, 1, 1)  # each image's pixel is its index
     labels = (np.arange(60) * 7) % 5
     stream = real_stream(images, 12, 3, (0.0, 255.0), d_steps=2, replicas=2, labels=labels)
@@ -71,12 +70,6 @@ def test_the_streams_labels_belong_to_its_images_and_resume_exactly():
     ids=["bce-ema-validation-noise-concat", "wgan_gp", "ragan"],
 )
 def test_a_tiny_conditional_run_trains(reg, tmp_path, options):
-    import imageio.v3 as iio
-    import keras
-
-    from ganlab.callbacks.recording import read_rows
-    from ganlab.training.run import train
-
     run_dir = train(ctiny(reg, **options), out=tmp_path / "run")
     rows = read_rows(run_dir / "metrics.csv")
     assert len(rows) == 2 and all(np.isfinite(float(row[key])) for row in rows for key in ("d_loss", "g_loss"))
@@ -90,8 +83,6 @@ def test_a_tiny_conditional_run_trains(reg, tmp_path, options):
 
 
 def test_a_conditional_run_resumes_exactly(reg, tmp_path):
-    from ganlab.training.run import resume, train
-
     _, straight = final_state(train(ctiny(reg, epochs=4, ema=0.9), out=tmp_path / "straight"))
     run_dir = train(ctiny(reg, epochs=2, ema=0.9), out=tmp_path / "stopped")
     resume(run_dir, reg, ["training.epochs=4"])
@@ -100,8 +91,6 @@ def test_a_conditional_run_resumes_exactly(reg, tmp_path):
 
 
 def test_conditional_models_need_labelled_data_before_anything_is_written(reg, tmp_path):
-    from ganlab.training.run import train
-
     with pytest.raises(GanlabError, match=r"generator 'cmlp' and discriminator 'cmlp' are conditional \(they take labels\) but dataset 'noise' has no labels"):
         train(ctiny(reg, data={"name": "noise", "n": 256}), out=tmp_path / "run")
     assert not (tmp_path / "run").exists()
@@ -131,15 +120,11 @@ def test_mixed_recipe_through_the_cli_is_one_line_exit_2():
 
 @pytest.fixture(scope="module")
 def conditional_run(reg, tmp_path_factory):
-    from ganlab.training.run import train
-
     data = {"name": "noise", "n": 400, "size": 28, "classes": CLASSES}
     return train(ctiny(reg, epochs=1, data=data, ema=0.9, output={"grid": 2}), out=tmp_path_factory.mktemp("conditional") / "run")
 
 
 def test_sample_draws_the_chosen_class(conditional_run, tmp_path):
-    from ganlab.sampling import sample
-
     sample(conditional_run, tmp_path / "seven.npz", n=6, seed=1, label=3)
     sample(conditional_run, tmp_path / "zero.npz", n=6, seed=1, label=0)
     sample(conditional_run, tmp_path / "cycle.npz", n=6, seed=1)
@@ -150,9 +135,6 @@ def test_sample_draws_the_chosen_class(conditional_run, tmp_path):
 
 
 def test_sample_label_errors_are_one_line_exit_2(conditional_run, tmp_path):
-    from ganlab.training.run import train
-    from tests.helpers import tiny
-
     out_of_range = run_cli("sample", conditional_run, "--label", CLASSES, "-o", tmp_path / "x.png")
     assert out_of_range.returncode == 2 and f"--label {CLASSES}: {conditional_run} has classes 0 to {CLASSES - 1}" in out_of_range.stderr
     unconditional = train(tiny(load_registry(plugins=[("toolkit", toy_plugins.Toolkit())]), epochs=1), out=tmp_path / "plain")
@@ -162,8 +144,6 @@ def test_sample_label_errors_are_one_line_exit_2(conditional_run, tmp_path):
 
 
 def test_class_accuracy_counts_each_requested_class_separately():
-    from ganlab.evaluation.metrics import class_accuracy
-
     probs = np.array([[0.9, 0.1, 0.0], [0.2, 0.8, 0.0], [0.6, 0.4, 0.0], [0.1, 0.2, 0.7], [0.5, 0.3, 0.2]])
     requested = np.array([0, 0, 1, 2, 0])  # class 0: right, wrong, right; class 1: wrong; class 2: right
     assert class_accuracy(probs, requested, 3) == pytest.approx([2 / 3, 0.0, 1.0])
@@ -171,8 +151,6 @@ def test_class_accuracy_counts_each_requested_class_separately():
 
 
 def test_eval_reports_per_class_accuracy_of_a_conditional_run(reg, conditional_run, tmp_path, monkeypatch):
-    from ganlab.evaluation.evaluate import evaluate, table
-
     monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
     result = evaluate(conditional_run, reg, n=40, log=lambda *_: None)
     assert result["num_classes"] == CLASSES

@@ -1,0 +1,142 @@
+"""The image_folder dataset: tiny image files written here, resizing, channels, labels by
+subfolder, streaming from the files, training on them through the CLI, and every failure path.
+
+No test touches the network or the real home: HOME, KERAS_HOME and GANLAB_DATA point into tmp_path.
+"""
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from ganlab import GanlabError, ImageFiles
+from ganlab.training.stream import real_stream
+from ganlab_plugins import folder as folder_plugin
+from ganlab_plugins.folder import image_folder
+from tests.conftest import run_cli
+from tests.helpers import write_images
+
+pytestmark = pytest.mark.usefixtures("isolated_home")
+
+
+def test_folder_resizes_converts_and_labels_by_subfolder(tmp_path):
+    pngs = write_images(tmp_path / "d")
+    data = image_folder(str(tmp_path / "d"), size=(6, 8), channels=1, labels=True)
+    assert data.images.shape == (12, 6, 8, 1) and data.images.dtype == np.uint8
+    assert list(data.labels) == [0] * 6 + [1] * 6
+    assert "12 images 6x8x1" in data.description and "0 cats, 1 dogs" in data.description
+    # at its own size, a PNG comes back exactly (JPEG is lossy)
+    same = image_folder(str(tmp_path / "d"), labels=True)
+    assert np.array_equal(same.images[0], pngs[tmp_path / "d" / "cats" / "00.png"])
+
+
+def test_folder_grayscale_rgb_and_alpha(tmp_path):
+    (tmp_path / "d").mkdir()
+    red = np.zeros((4, 4, 4), np.uint8)
+    red[..., 0], red[..., 3] = 200, 0  # RGBA, fully transparent: alpha is dropped, not composited
+    iio.imwrite(tmp_path / "d" / "a.png", red)
+    iio.imwrite(tmp_path / "d" / "b.png", np.full((4, 4), 90, np.uint8))
+    rgb = image_folder(str(tmp_path / "d"), channels=3).images
+    assert rgb[0, 0, 0].tolist() == [200, 0, 0] and rgb[1, 0, 0].tolist() == [90, 90, 90]
+    gray = image_folder(str(tmp_path / "d"), channels=1).images
+    assert gray[0, 0, 0, 0] == round(0.2989 * 200) and gray[1, 0, 0, 0] == 90
+
+
+def test_folder_crop_keeps_the_centre_and_stretch_keeps_everything(tmp_path):
+    (tmp_path / "d").mkdir()
+    wide = np.zeros((10, 30), np.uint8)
+    wide[:, 10:20] = 255  # a white middle third between black ones
+    iio.imwrite(tmp_path / "d" / "wide.png", wide)
+    cropped = image_folder(str(tmp_path / "d"), size=(5, 5), channels=1, fit="crop").images
+    stretched = image_folder(str(tmp_path / "d"), size=(5, 5), channels=1, fit="stretch").images
+    assert (cropped == 255).all()
+    assert stretched[0, 2, 0, 0] == stretched[0, 2, 4, 0] == 0 and stretched[0, 2, 2, 0] > 200  # black, white, black
+
+
+def test_folder_streams_large_datasets_from_their_files(tmp_path, monkeypatch):
+    write_images(tmp_path / "d")
+    held = image_folder(str(tmp_path / "d"), size=(8, 8), labels=True, in_memory=True)
+    files = image_folder(str(tmp_path / "d"), size=(8, 8), labels=True, in_memory=False)
+    assert isinstance(files.images, ImageFiles) and isinstance(held.images, np.ndarray)
+    assert files.images.shape == held.images.shape and len(files) == 12 and np.array_equal(files.labels, held.labels)
+    assert np.array_equal(files.images[[3, 0]], held.images[[3, 0]]) and np.array_equal(files.images[5], held.images[5])
+    monkeypatch.setattr(folder_plugin, "IN_MEMORY_BYTES", 12 * 8 * 8 * 3 - 1)  # auto: one byte too many to hold
+    assert isinstance(image_folder(str(tmp_path / "d"), size=(8, 8)).images, ImageFiles)
+
+    def batches(images, start_step, n):
+        stream = iter(real_stream(images, 4, seed=3, output_range=(-1.0, 1.0), start_step=start_step, d_steps=2))
+        return [next(stream).numpy() for _ in range(n)]
+
+    streamed, in_memory = batches(files.images, 0, 5), batches(held.images, 0, 5)
+    assert all(np.array_equal(a, b) for a, b in zip(streamed, in_memory))  # the same batches, epoch after epoch
+    assert all(np.array_equal(a, b) for a, b in zip(batches(files.images, 2, 3), streamed[2:]))  # resume at step 2
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_folder_unreadable_images_stop_or_are_skipped(tmp_path, capsys, in_memory):
+    write_images(tmp_path / "d", n=3, classes=("a",))
+    (tmp_path / "d" / "a" / "garbage.png").write_bytes(b"not an image")
+    jpeg = (tmp_path / "d" / "a" / "01.jpg").read_bytes()
+    (tmp_path / "d" / "a" / "half.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+    with pytest.raises(GanlabError) as err:
+        image_folder(str(tmp_path / "d"), size=(8, 8), in_memory=in_memory)
+    assert len(err.value.lines) == 1 and str(err.value).startswith(f"{tmp_path / 'd' / 'a' / 'garbage.png'} (")
+    assert str(err.value).endswith("cannot decode it as an image; replace or remove it, or set data.on_error: skip to leave such files out")
+    data = image_folder(str(tmp_path / "d"), size=(8, 8), on_error="skip", in_memory=in_memory)
+    assert len(data) == 3
+    warning = capsys.readouterr().err.strip()
+    assert warning.startswith("ganlab: warning: data: skipped 2 of 5 images that cannot be decoded: ") and "\n" not in warning
+    assert "garbage.png" in warning and "half.jpg" in warning
+
+
+def test_folder_of_mixed_sizes_needs_a_size(tmp_path):
+    write_images(tmp_path / "d", n=2, shape=(12, 16, 3), classes=("a",))
+    iio.imwrite(tmp_path / "d" / "a" / "big.png", np.zeros((20, 20, 3), np.uint8))
+    with pytest.raises(GanlabError, match=r"big.png: the image is 20x20, the first, a/00.png, is 12x16; set data.size: \[height, width\]"):
+        image_folder(str(tmp_path / "d"))
+    assert image_folder(str(tmp_path / "d"), size=(10, 10)).images.shape == (3, 10, 10, 3)
+
+
+def test_folder_problems_are_one_line(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("x")
+    write_images(tmp_path / "d", n=1, classes=("a",))
+    iio.imwrite(tmp_path / "d" / "loose.png", np.zeros((12, 16, 3), np.uint8))
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.png").write_bytes(b"")
+    cases = [
+        (dict(path=str(tmp_path / "nope")), "nope: not a folder"),
+        (dict(path=str(tmp_path / "empty")), r"no PNG or JPEG images \(.png, .jpg, .jpeg\) in it or below it \(it holds 1 other files\)"),
+        (dict(path=str(tmp_path / "d"), labels=True), "loose.png: data.labels is true, so every image must be in a subfolder"),
+        (dict(path=str(tmp_path / "d"), size=(0, 4)), r"data.size: expected \[height, width\], two positive integers, found \[0, 4\]"),
+        (dict(path=str(tmp_path / "bad"), on_error="skip"), "none of its 1 images can be decoded, e.g. .*x.png"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(GanlabError, match=message) as err:
+            image_folder(**kwargs)
+        assert len(err.value.lines) == 1
+
+
+def test_folder_recipe_trains_streamed_through_the_cli_skipping_a_bad_file(tmp_path):
+    write_images(tmp_path / "images", n=8, shape=(10, 10, 3))
+    (tmp_path / "images" / "cats" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    result = run_cli(
+        "run", "recipes/dcgan_image_folder.yaml", "--out", tmp_path / "run",
+        "--set", f"data.path={tmp_path / 'images'}", "--set", "data.size=[16,16]", "--set", "data.in_memory=false",
+        "--set", "generator.base_filters=8", "--set", "discriminator.base_filters=8",
+        "--set", "training.batch_size=4", "--set", "training.steps=4", "--set", "training.steps_per_execution=2", "--set", "output.grid=2",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "ganlab: warning: data: skipped 1 of 17 images that cannot be decoded: " in result.stderr and "broken.png" in result.stderr
+    for name in ("recipe.yaml", "metrics.csv", "real.png", "generator.keras"):
+        assert (tmp_path / "run" / name).is_file(), name
+    assert iio.imread(tmp_path / "run" / "real.png").ndim == 3  # an RGB grid of real images, decoded from the files
+
+
+def test_folder_with_a_corrupt_file_stops_the_cli_with_one_line(tmp_path):
+    write_images(tmp_path / "images", n=2, classes=("a",))
+    (tmp_path / "images" / "a" / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    result = run_cli("run", "recipes/dcgan_image_folder.yaml", "--set", f"data.path={tmp_path / 'images'}", "--set", "data.on_error=stop", "--out", tmp_path / "run")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("ganlab")]
+    assert len(lines) == 1 and lines[0].startswith(f"ganlab: error: {tmp_path / 'images' / 'a' / 'broken.jpg'} (")
+    assert not (tmp_path / "run").exists()
