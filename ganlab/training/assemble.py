@@ -12,6 +12,7 @@ from ganlab.errors import GanlabError
 from ganlab.training import distribute, infogan
 from ganlab.training.engine import AdversarialModel
 from ganlab.training.optimizers import adam
+from ganlab.training.options import EngineOptions
 
 
 def load_data(recipe):
@@ -34,15 +35,20 @@ def num_classes(recipe, data):
     g, d, name = recipe["generator"]["name"], recipe["discriminator"]["name"], recipe["data"]["name"]
     if data.labels is None:
         raise GanlabError(
-            f"generator '{g}' and discriminator '{d}' are conditional (they take labels) but dataset '{name}' has no labels: "
+            f"generator '{g}' and discriminator '{d}' are conditional (they take labels) "
+            f"but dataset '{name}' has no labels: "
             "use a labelled dataset (e.g. image_folder with labels: true) or unconditional models (mlp, dcgan)"
         )
     if len(data.labels) and int(np.min(data.labels)) < 0:
-        raise GanlabError(f"dataset '{name}': a conditional GAN needs labels 0, 1, 2, ...; found {int(np.min(data.labels))}")
+        raise GanlabError(
+            f"dataset '{name}': a conditional GAN needs labels 0, 1, 2, ...; found {int(np.min(data.labels))}"
+        )
     return int(np.max(data.labels)) + 1
 
 
-def build_model(recipe, image_shape, steps_per_execution=1, placement=None, jit_compile=None, total_steps=1, classes=None):
+def build_model(
+    recipe, image_shape, steps_per_execution=1, placement=None, jit_compile=None, total_steps=1, classes=None
+):
     """G, D and the loss from the recipe, assembled into a compiled AdversarialModel.
 
     With a ``placement`` (see ``ganlab.training.distribute``) everything is built in its
@@ -63,21 +69,26 @@ def _build_model(recipe, image_shape, steps_per_execution, placement, jit_compil
     keras.config.set_dtype_policy(t["precision"])  # layers take the policy when built
     context = {"image_shape": image_shape} if classes is None else {"image_shape": image_shape, "num_classes": classes}
     try:
-        generator = comps["generator"].build(latent_dim=t["latent_dim"], **context, **recipe.component_params("generator"))
+        generator = comps["generator"].build(
+            latent_dim=t["latent_dim"], **context, **recipe.component_params("generator")
+        )
         discriminator = comps["discriminator"].build(**context, **recipe.component_params("discriminator"))
     finally:
         keras.config.set_dtype_policy(previous)
     loss = comps["loss"].build(**recipe.component_params("loss"))
     mode_head = None
     if t["info_modes"]:
-        generator, mode_head = infogan.with_modes(generator, t["info_modes"]), infogan.mode_head(discriminator, t["info_modes"])
+        generator = infogan.with_modes(generator, t["info_modes"])
+        mode_head = infogan.mode_head(discriminator, t["info_modes"])
     if placement and placement.distributed and recipe["distribute"]["sync_batch_norm"]:
         distribute.synchronize_batch_norm(generator, discriminator)  # before the EMA copy is cloned from G
-    model = AdversarialModel(
-        generator, discriminator, loss, t["latent_dim"], noise=t["noise"], d_steps=t["d_steps"], d_batch=t["d_batch"], seed=t["seed"], ema=t["ema"],
-        instance_noise=t["instance_noise"], mode_head=mode_head, info_weight=t["info_weight"], total_steps=total_steps, num_classes=classes,
-    )
-
+    options = EngineOptions.from_recipe(recipe, total_steps=total_steps, num_classes=classes)
+    model = AdversarialModel(generator, discriminator, loss, options, mode_head=mode_head)
     jit_compile = t["jit_compile"] if jit_compile is None else jit_compile
-    model.compile(adam(recipe, "d", total_steps), adam(recipe, "g", total_steps), jit_compile=jit_compile, steps_per_execution=steps_per_execution)
+    model.compile(
+        adam(recipe, "d", total_steps),
+        adam(recipe, "g", total_steps),
+        jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
+    )
     return model

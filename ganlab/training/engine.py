@@ -18,9 +18,15 @@ Vocabulary of the classic Keras GAN write-ups, and where it lives here:
   labels)``; G draws fakes for the labels of the real slice it is paired with (so fakes
   have the data's class frequencies), and D judges every image with its label: D(x, y),
   G(z, y). Without labels every call is the unconditional one, unchanged.
-- **InfoGAN modes** (``mode_head`` set, see ``ganlab.training.infogan``): D's fakes also go through a
-  head that guesses each fake's mode from z, and both D's and G's losses add the
-  guess's cross-entropy; the head's weights are trained with D's.
+- **InfoGAN modes** (``mode_head`` set, see ``ganlab.training.infogan``): D's fakes also go
+  through a head that guesses each fake's mode from z, and both D's and G's losses add
+  the guess's cross-entropy; the head's weights are trained with D's.
+- **What D sees** (``_for_d``): every image on its way into D, real or fake, in the D
+  step and in the AM step, passes through ``ganlab.training.d_input`` (instance noise,
+  and any transform added there), the one place that changes D's input.
+- **Options**: the recipe's training settings arrive as one ``EngineOptions``
+  (``ganlab.training.options``); ``ganlab.training.replicas`` holds what a replica does
+  differently under ``tf.distribute``.
 
 Because this is a ``keras.Model``, ``fit`` provides progress bars, callbacks,
 ``steps_per_execution``, ``jit_compile`` and ``tf.distribute`` support.
@@ -31,7 +37,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from ganlab.training import infogan
+from ganlab.training import d_input, infogan, replicas
+from ganlab.training.options import EngineOptions
 
 METRICS = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
 
@@ -39,40 +46,15 @@ METRICS = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
 class AdversarialModel(keras.Model):
     """G and D trained against each other with a pluggable loss."""
 
-    def __init__(
-        self,
-        generator,
-        discriminator,
-        loss,
-        latent_dim,
-        noise="normal",
-        d_steps=1,
-        d_batch="separate",
-        seed=0,
-        ema=None,
-        instance_noise=0.0,
-        mode_head=None,
-        info_weight=1.0,
-        total_steps=1,
-        num_classes=None,
-        **kwargs,
-    ):
+    def __init__(self, generator, discriminator, loss, options: EngineOptions, mode_head=None, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.adversarial_loss = loss
-        self.latent_dim = latent_dim
-        self.noise = noise
-        self.d_steps = d_steps
-        self.d_batch = d_batch
-        self.noise_seed = keras.random.SeedGenerator(seed)
-        self.ema_decay = ema
-        self.ema_generator = _shadow(generator) if ema else None
-        self.instance_noise = instance_noise
+        self.options = options
+        self.noise_seed = keras.random.SeedGenerator(options.seed)
+        self.ema_generator = _shadow(generator) if options.ema else None
         self.mode_head = mode_head  # InfoGAN: images -> (D's logits, mode logits), see ganlab.training.infogan
-        self.info_weight = info_weight
-        self.total_steps = total_steps
-        self.num_classes = num_classes  # None: unconditional G and D
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
         self.built = True  # G and D arrive built; spares fit a symbolic build under a strategy
 
@@ -103,7 +85,7 @@ class AdversarialModel(keras.Model):
         # Warm-up as in tf.train.ExponentialMovingAverage(num_updates=...): early on the
         # average follows G closely instead of staying near the initial weights.
         steps = tf.cast(self.g_optimizer.iterations, tf.float32)
-        decay = tf.minimum(self.ema_decay, (1.0 + steps) / (10.0 + steps))
+        decay = tf.minimum(self.options.ema, (1.0 + steps) / (10.0 + steps))
         for shadow, variable in zip(self.ema_generator.variables, self.generator.variables):
             if variable.trainable:
                 shadow.assign(decay * shadow + (1.0 - decay) * variable)
@@ -116,9 +98,10 @@ class AdversarialModel(keras.Model):
 
     def sample_z(self, n):
         """A batch of ``n`` latent vectors from the recipe's noise distribution."""
-        if self.noise == "uniform":
-            return _replica_share(lambda shape: keras.random.uniform(shape, -1.0, 1.0, seed=self.noise_seed), (n, self.latent_dim))
-        return _replica_share(lambda shape: keras.random.normal(shape, seed=self.noise_seed), (n, self.latent_dim))
+        shape = (n, self.options.latent_dim)
+        if self.options.noise == "uniform":
+            return replicas.share(lambda s: keras.random.uniform(s, -1.0, 1.0, seed=self.noise_seed), shape)
+        return replicas.share(lambda s: keras.random.normal(s, seed=self.noise_seed), shape)
 
     def call(self, z, training=False):
         return self.generator(z, training=training)
@@ -140,23 +123,10 @@ class AdversarialModel(keras.Model):
             return self.discriminator
         return lambda images, training=False: self.discriminator([images, labels], training=training)
 
-    def _replica_scale(self, loss):
-        # Each replica's loss is a mean over its share of the batch and the replicas'
-        # gradients are summed, so dividing by their number makes N replicas with a
-        # global batch B take the same step as one device with B.
-        return loss / tf.cast(_replica()[0], loss.dtype)
-
-    def _with_instance_noise(self, images):
-        """Images plus N(0, s^2) noise, s annealed linearly from ``instance_noise`` to 0 over the run.
-
-        Instance noise (Sonderby et al. 2016) blurs the real and generated distributions
-        for D early on, so that they overlap and D's gradients stay informative.
-        """
-        if not self.instance_noise:
-            return images
-        progress = tf.minimum(tf.cast(self.g_optimizer.iterations, tf.float32) / float(self.total_steps), 1.0)
-        std = tf.cast(self.instance_noise * (1.0 - progress), images.dtype)
-        return images + std * _replica_share(lambda shape: keras.random.normal(shape, dtype=images.dtype, seed=self.noise_seed), tf.shape(images))
+    def _for_d(self, images):
+        """``images`` as D sees them: the one call into ``ganlab.training.d_input``."""
+        view = d_input.View(self.g_optimizer.iterations, self.options.total_steps, self.noise_seed)
+        return d_input.for_d(images, self.options, view)
 
     def _judge_with_modes(self, images, labels):
         """(D's logits, D's guesses of the InfoGAN modes), the guesses None without modes."""
@@ -165,16 +135,16 @@ class AdversarialModel(keras.Model):
         return self.mode_head(images, training=True)
 
     def _mode_loss(self, z, guesses):
-        return self.info_weight * infogan.mode_loss(z, guesses)
+        return self.options.info_weight * infogan.mode_loss(z, guesses)
 
     def _d_step(self, real, labels=None):
         batch = tf.shape(real)[0]
         z = self.sample_z(batch)
         fake = tf.stop_gradient(self._generate(z, labels))
-        fake = self._with_instance_noise(tf.cast(fake, real.dtype))
-        real = self._with_instance_noise(real)
+        fake = self._for_d(tf.cast(fake, real.dtype))
+        real = self._for_d(real)
         with tf.GradientTape() as tape:
-            if self.d_batch == "concat":
+            if self.options.d_batch == "concat":
                 both = None if labels is None else tf.concat([labels, labels], axis=0)
                 logits, guesses = self._judge_with_modes(tf.concat([real, fake], axis=0), both)
                 real_logits, fake_logits = logits[:batch], logits[batch:]
@@ -188,41 +158,41 @@ class AdversarialModel(keras.Model):
             penalty = self.adversarial_loss.penalty(self._critic(labels), real, fake, self.noise_seed)
             if penalty is not None:
                 d_loss = d_loss + penalty
-            scaled = self._replica_scale(d_loss)
+            scaled = replicas.scale(d_loss)
         variables = self.d_variables
-        _apply_gradients(self.d_optimizer, tape.gradient(scaled, variables), variables)
+        replicas.apply_gradients(self.d_optimizer, tape.gradient(scaled, variables), variables)
         return d_loss, real_logits, fake_logits
 
     def _g_step(self, real, labels=None):
         loss = self.adversarial_loss
         z = self.sample_z(tf.shape(real)[0])
         with tf.GradientTape() as tape:
-            fake = self._with_instance_noise(self._generate(z, labels))
+            fake = self._for_d(self._generate(z, labels))
             fake_logits, guesses = self._judge_with_modes(fake, labels)
             if loss.g_needs_real:  # relativistic: G's loss compares its fakes with reals
-                g_loss = loss.g_loss(fake_logits, self._judge(self._with_instance_noise(real), labels))
+                g_loss = loss.g_loss(fake_logits, self._judge(self._for_d(real), labels))
             else:
                 g_loss = loss.g_loss(fake_logits)
             if guesses is not None:
                 g_loss = g_loss + self._mode_loss(z, guesses)
-            scaled = self._replica_scale(g_loss)
+            scaled = replicas.scale(g_loss)
         variables = self.generator.trainable_variables
-        _apply_gradients(self.g_optimizer, tape.gradient(scaled, variables), variables)
+        replicas.apply_gradients(self.g_optimizer, tape.gradient(scaled, variables), variables)
         return g_loss
 
     def train_step(self, real):
         labels = None
         if isinstance(real, (tuple, list)):  # (images, labels) from ganlab.training.stream.real_stream
-            labels = real[1] if self.num_classes is not None else None
+            labels = real[1] if self.options.num_classes is not None else None
             real = real[0]
-        batch = tf.shape(real)[0] // self.d_steps
+        batch = tf.shape(real)[0] // self.options.d_steps
 
         def part(i):  # the i-th slice of the images (and of their labels)
             return real[i * batch : (i + 1) * batch], None if labels is None else labels[i * batch : (i + 1) * batch]
 
-        for i in range(self.d_steps):  # k is static: the loop unrolls into the graph
+        for i in range(self.options.d_steps):  # k is static: the loop unrolls into the graph
             d_loss, real_logits, fake_logits = self._d_step(*part(i))
-        g_loss = self._g_step(*part(self.d_steps - 1))
+        g_loss = self._g_step(*part(self.options.d_steps - 1))
         if self.ema_generator is not None:
             self._update_ema()
         threshold = self.adversarial_loss.threshold
@@ -234,60 +204,9 @@ class AdversarialModel(keras.Model):
         }
         for name, value in values.items():
             self.trackers[name].update_state(value)
-        if _logs_reduced_over_axis_0():
+        if replicas.logs_reduced_over_axis_0():
             return {name: tracker.result()[None] for name, tracker in self.trackers.items()}
         return {name: tracker.result() for name, tracker in self.trackers.items()}
-
-
-def _replica():
-    """(replicas in sync, this replica's index): (1, 0) without a strategy."""
-    context = tf.distribute.get_replica_context()
-    if context is None:  # cross-replica context: not inside a train step
-        return 1, 0
-    return context.num_replicas_in_sync, context.replica_id_in_sync_group
-
-
-def _replica_share(draw, shape):
-    """``draw(shape)``, random numbers for this replica's share of a batch of ``shape[0]`` per replica.
-
-    Under N replicas each replica draws for the whole global batch (N x shape[0] rows)
-    from the shared seed and keeps its own rows: the replicas' numbers differ from each
-    other, and together they are those one device draws for the global batch (the
-    replicas' shares are consecutive rows of it, see ``ganlab.training.stream.real_stream``).
-    """
-    replicas, replica = _replica()
-    if replicas == 1:
-        return draw(shape)
-    n = shape[0]
-    rows = draw(tf.concat([[n * replicas], shape[1:]], axis=0))
-    return rows[replica * n : (replica + 1) * n]
-
-
-def _apply_gradients(optimizer, gradients, variables):
-    """Apply one replica's ``gradients``; Keras sums them across replicas first.
-
-    Keras clips each replica's gradients before that sum, so a global-norm clip
-    (``training.optimizer.clip_norm``) would act on 1/N of the gradient. With a clip and
-    several replicas the sum is made here instead, clipped as one device clips it, and
-    each replica hands Keras 1/N of the result: within the clip norm, so Keras leaves it
-    alone, and adding up to the clipped gradient.
-    """
-    replicas = _replica()[0]
-    if replicas > 1 and optimizer.global_clipnorm:
-        total = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, gradients)
-        gradients = [g / replicas for g in tf.clip_by_global_norm(total, optimizer.global_clipnorm)[0]]
-    optimizer.apply_gradients(zip(gradients, variables))
-
-
-def _logs_reduced_over_axis_0():
-    """Whether ``fit`` reduces a step's logs with ``strategy.reduce(MEAN, value, axis=0)``.
-
-    Keras does so under a multi-worker strategy (the same test as Keras's own), which fails
-    for scalars (tensorflow/tensorflow#72388): there the step returns one-element vectors,
-    and the mean over all replicas of all workers comes back as a scalar.
-    """
-    strategy = tf.distribute.get_strategy()
-    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.extended._in_multi_worker_mode()
 
 
 def _shadow(generator):
