@@ -1,9 +1,10 @@
 """Where a run trains: the recipe's ``distribute`` section turned into a ``tf.distribute`` strategy.
 
 ganlab does not distribute anything itself. It picks one of TensorFlow's strategies,
-builds the models and optimizers in its scope (``ganlab.training.assemble.build_model``), and Keras's
-``fit`` splits each global batch across the replicas and sums their gradients. What
-ganlab adds is what a GAN needs on top (see ``ganlab.training.engine`` and docs/distributed.md):
+builds the models and optimizers in its scope (``ganlab.training.assemble.build_model``),
+and Keras's ``fit`` splits each global batch across the replicas and sums their gradients.
+What ganlab adds is what a GAN needs on top (see ``ganlab.training.replicas``, used by the
+engine's train step, and docs/distributed.md):
 losses divided by the number of replicas, z and instance noise drawn for the global
 batch, the real batch laid out so each of the k D steps sees the same images on N
 replicas as on one device, gradient clipping of the summed gradient, synchronised
@@ -82,28 +83,44 @@ def cluster(environ=None) -> Task:
     text = environ.get("TF_CONFIG")
     example = '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}'
     if not text:
-        raise GanlabError(f"distribute.strategy multi_worker: set the TF_CONFIG environment variable on every worker, e.g. {example}; {DOCS}")
+        raise GanlabError(
+            f"distribute.strategy multi_worker: set the TF_CONFIG environment variable on every worker, "
+            f"e.g. {example}; {DOCS}"
+        )
     try:
         config = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise GanlabError(f"TF_CONFIG is not valid JSON ({exc.msg} at character {exc.pos}); expected e.g. {example}") from None
+        raise GanlabError(
+            f"TF_CONFIG is not valid JSON ({exc.msg} at character {exc.pos}); expected e.g. {example}"
+        ) from None
     spec = config.get("cluster") if isinstance(config, dict) else None
     task = config.get("task") if isinstance(config, dict) else None
     if not isinstance(spec, dict) or not isinstance(task, dict):
         raise GanlabError(f"TF_CONFIG needs a 'cluster' mapping and a 'task' mapping, e.g. {example}")
     unsupported = sorted(set(spec) - {"chief", "worker"})
     if unsupported:
-        raise GanlabError(f"TF_CONFIG cluster: task type {', '.join(map(repr, unsupported))} is not supported: multi_worker trains on 'chief' and 'worker' tasks only")
+        raise GanlabError(
+            f"TF_CONFIG cluster: task type {', '.join(map(repr, unsupported))} is not supported: "
+            "multi_worker trains on 'chief' and 'worker' tasks only"
+        )
     for kind, addresses in spec.items():
         if not isinstance(addresses, list) or not addresses or not all(_is_address(a) for a in addresses):
-            raise GanlabError(f"TF_CONFIG cluster.{kind}: expected a non-empty list of 'host:port' addresses, found {addresses!r}")
+            raise GanlabError(
+                f"TF_CONFIG cluster.{kind}: expected a non-empty list of 'host:port' addresses, found {addresses!r}"
+            )
     if len(spec.get("chief", [])) > 1:
         raise GanlabError(f"TF_CONFIG cluster.chief: at most one chief, found {len(spec['chief'])}")
     kind, index = task.get("type"), task.get("index")
     if kind not in spec:
-        raise GanlabError(f"TF_CONFIG task.type: expected one of {', '.join(map(repr, spec))} (the cluster's task types), found {kind!r}")
+        raise GanlabError(
+            f"TF_CONFIG task.type: expected one of {', '.join(map(repr, spec))} (the cluster's task types), "
+            f"found {kind!r}"
+        )
     if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(spec[kind]):
-        raise GanlabError(f"TF_CONFIG task.index: expected an integer from 0 to {len(spec[kind]) - 1} (cluster.{kind} has {len(spec[kind])}), found {index!r}")
+        raise GanlabError(
+            f"TF_CONFIG task.index: expected an integer from 0 to {len(spec[kind]) - 1} "
+            f"(cluster.{kind} has {len(spec[kind])}), found {index!r}"
+        )
     return Task(kind, index, sum(map(len, spec.values())), has_chief="chief" in spec)
 
 
@@ -138,7 +155,8 @@ def _strategy(name, devices, tpu):
     if name == "mirrored":
         return tf.distribute.MirroredStrategy(_local_devices(devices))
     if name == "multi_worker":
-        options = tf.distribute.experimental.CommunicationOptions(implementation=tf.distribute.experimental.CommunicationImplementation.AUTO)
+        auto = tf.distribute.experimental.CommunicationImplementation.AUTO
+        options = tf.distribute.experimental.CommunicationOptions(implementation=auto)
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     return _tpu_strategy(tpu)
 
@@ -150,7 +168,9 @@ def _local_devices(count):
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         if count is not None and count > len(gpus):
-            raise GanlabError(f"distribute.devices: {count} asked, this machine has {len(gpus)} GPU(s); lower it or use null for all")
+            raise GanlabError(
+                f"distribute.devices: {count} asked, this machine has {len(gpus)} GPU(s); lower it or use null for all"
+            )
         return [f"/gpu:{i}" for i in range(count or len(gpus))]
     count = count or 1
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -159,7 +179,8 @@ def _local_devices(count):
             tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
         except RuntimeError:
             raise GanlabError(
-                f"distribute.devices: cannot split the CPU into {count} logical devices: TensorFlow already started in this process; "
+                f"distribute.devices: cannot split the CPU into {count} logical devices: "
+                "TensorFlow already started in this process; "
                 "create the run's strategy before any other TensorFlow work"
             ) from None
     return [f"/cpu:{i}" for i in range(count)]
@@ -192,7 +213,11 @@ def execution(placement, jit_compile, steps_per_execution):
     """
     if not placement.distributed or not (jit_compile or steps_per_execution > 1):
         return jit_compile, steps_per_execution
-    print(f"ganlab: distribute.strategy {placement.name}: training without XLA, one step per execution (see docs/distributed.md)", flush=True)
+    print(
+        f"ganlab: distribute.strategy {placement.name}: training without XLA, one step per execution "
+        "(see docs/distributed.md)",
+        flush=True,
+    )
     return False, 1
 
 
@@ -230,7 +255,11 @@ def workspace(placement, run_dir):
         return
     scratch = tempfile.mkdtemp(prefix=f"ganlab-{placement.task.type}{placement.task.index}-")
     task = placement.task
-    print(f"ganlab: {task} ({task.workers} tasks): the chief writes {run_dir}; this worker writes {scratch}, removed at the end", flush=True)
+    print(
+        f"ganlab: {task} ({task.workers} tasks): the chief writes {run_dir}; "
+        f"this worker writes {scratch}, removed at the end",
+        flush=True,
+    )
     try:
         yield scratch
     finally:
@@ -242,13 +271,15 @@ def lost_workers(placement, run_dir):
     """Under multi_worker, a peer that went away becomes one line (ClusterLost) instead of a traceback."""
     import tensorflow as tf
 
-    lost = (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.CancelledError, tf.errors.DeadlineExceededError)
+    errors = tf.errors
+    lost = (errors.UnavailableError, errors.AbortedError, errors.CancelledError, errors.DeadlineExceededError)
     try:
         yield
     except lost as exc:
         if placement.task is None:
             raise
-        reason = (re.sub(r"\{\{.*?\}\}\s*", "", exc.message).strip().splitlines() or [type(exc).__name__])[0]  # without TF's {{function_node ...}}
+        message = re.sub(r"\{\{.*?\}\}\s*", "", exc.message)  # without TF's {{function_node ...}}
+        reason = (message.strip().splitlines() or [type(exc).__name__])[0]
         raise ClusterLost(
             f"{placement.task}: lost contact with the cluster ({reason}); restart every worker with the same command "
             f"to continue from the last checkpoint in {run_dir}"

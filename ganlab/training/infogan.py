@@ -9,10 +9,11 @@ U(-1, 1) and every sampler works unchanged), and a small head on D's last featur
 guesses each fake's mode. Both players minimise ``info_weight`` times the head's
 cross-entropy, which maximises a lower bound on the mutual information between mode and
 image: G has to give each mode a look of its own, so it learns to jump between pieces
-instead of sliding. A mode need not be one class: on MNIST, with ten modes and no labels,
-five became single digits and the others shared 4/9 and 3/5/8 (docs/results.md, row V).
+instead of sliding. A mode need not be one class: several digits may share one (what
+the modes became on MNIST is in docs/results.md, row V).
 
-TensorFlow/Keras are imported by the functions, not the module.
+TensorFlow/Keras are imported by the functions, not the module: recipe validation (and so
+``ganlab check``, which must not load TensorFlow) uses ``problems``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def problems(info_modes: int, latent_dim, conditional: bool) -> list[str]:
             "the modes take the first entries of z and G needs continuous ones besides"
         )
     if conditional:
-        found.append("training.info_modes is for unconditional GANs; a conditional generator is already given the class")
+        found.append(
+            "training.info_modes is for unconditional GANs; a conditional generator is already given the class"
+        )
     return found
 
 
@@ -68,7 +71,8 @@ def mode_head(discriminator, info_modes: int):
     features = discriminator.layers[-1].input
     if isinstance(features, (list, tuple)) or len(features.shape) != 2:
         raise GanlabError(
-            f"training.info_modes: discriminator '{discriminator.name}' must end in a layer that reads one (batch, features) "
+            f"training.info_modes: discriminator '{discriminator.name}' must end in a layer that reads one "
+            "(batch, features) "
             "tensor (a Dense logit); the mode guess is made from those features"
         )
     guess = keras.layers.Dense(info_modes, name=HEAD, dtype="float32")(features)

@@ -7,8 +7,8 @@ standing statistics refresh it through them.
 
 ``HashDropout`` is Keras' ``Dropout`` with a cheaper source of random bits. Keras draws
 its masks from TensorFlow's counter-based Philox generator: ten rounds of 64-bit
-multiplies per four numbers, which XLA's CPU backend compiles to slow scalar code; on
-the vanilla MLP GAN the masks took about 6% of a training step. Here each element's bit
+multiplies per four numbers, which XLA's CPU backend compiles to slow scalar code (what
+that costs a training step is measured in docs/performance.md). Here each element's bit
 pattern is one round of an integer hash (Wellons' "lowbias32": two multiplies and three
 xor-shifts) of its index mixed with a per-call key, which XLA fuses into the element-wise
 loop around it. The masks are not cryptographic, but every element is kept with

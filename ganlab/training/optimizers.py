@@ -49,5 +49,9 @@ def adam(recipe, player, total_steps):
         updates = total_steps * (recipe["training"]["d_steps"] if player == "d" else 1)
         rate = Decay(rate, updates, s["decay_start"], s["lr_decay"])
     return keras.optimizers.Adam(
-        learning_rate=rate, beta_1=s["beta_1"], beta_2=s["beta_2"], global_clipnorm=s["clip_norm"], name=f"{player}_adam"
+        learning_rate=rate,
+        beta_1=s["beta_1"],
+        beta_2=s["beta_2"],
+        global_clipnorm=s["clip_norm"],
+        name=f"{player}_adam",
     )

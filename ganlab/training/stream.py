@@ -5,6 +5,9 @@ Each train step takes ``batch_size * d_steps`` images. Epoch e visits the images
 permutation drawn from the stateless seed ``(seed, e)``, so the batch at any global step
 is known without replaying earlier steps: resuming at step s yields exactly the batches
 an uninterrupted run would have seen.
+
+TensorFlow is imported by the functions that build the stream; ``steps_per_epoch`` and
+``hold_out`` need only NumPy.
 """
 
 from __future__ import annotations
@@ -73,7 +76,8 @@ def real_stream(images, images_per_step, seed, output_range, start_step=0, d_ste
         batches = tf.reshape(tf.transpose(shares, (0, 2, 1, 3)), (spe, images_per_step))
         return tf.data.Dataset.from_tensor_slices(batches)
 
-    indices = tf.data.Dataset.range(start_step // spe, np.iinfo(np.int64).max).flat_map(epoch_batches).skip(start_step % spe)
+    epochs = tf.data.Dataset.range(start_step // spe, np.iinfo(np.int64).max)
+    indices = epochs.flat_map(epoch_batches).skip(start_step % spe)
     stream = indices.apply(_image_batches(images, images_per_step, output_range))
     if labels is not None:
         # A second pass over the same (seed, step) indices: the i-th label batch belongs
@@ -106,4 +110,6 @@ def _image_batches(images, images_per_step, output_range):
             .map(lambda batch: scale_images(batch, output_range), num_parallel_calls=tf.data.AUTOTUNE)
         )
     pixels = tf.constant(np.asarray(images))
-    return lambda batches: batches.map(lambda idx: scale_images(tf.gather(pixels, idx), output_range), num_parallel_calls=tf.data.AUTOTUNE)
+    return lambda batches: batches.map(
+        lambda idx: scale_images(tf.gather(pixels, idx), output_range), num_parallel_calls=tf.data.AUTOTUNE
+    )
