@@ -198,7 +198,7 @@ def test_multi_worker_cluster_survives_a_killed_worker(tmp_path, mnist_dir):
     the end, with the weights one device reaches: every worker took its share of each batch
     and, after the restart, the chief's state. (The chief is killed because its peers notice
     at once; a lost non-chief is noticed by missed heartbeats, some 20 s later.)"""
-    from ganlab.callbacks.recording import read_rows
+    from ganlab.callbacks.metrics_csv import read_rows
     from ganlab.components.loading import load_registry
     from ganlab.recipe.validate import load_recipe
     from ganlab.training import checkpoint

@@ -45,7 +45,7 @@ def test_hold_out_splits_arrays_and_files_the_same_way():
 
 
 def test_d_validation_logs_ds_accuracy_on_held_out_reals(reg, tmp_path):  # noqa: F811
-    from ganlab.callbacks.recording import read_rows
+    from ganlab.callbacks.metrics_csv import read_rows
     from ganlab.training.run import train
 
     run_dir = train(tiny(reg, epochs=2, d_validation=0.25), out=tmp_path / "run")

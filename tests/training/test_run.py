@@ -26,7 +26,7 @@ def test_run_directory_holds_what_a_person_wants_to_see(reg, tmp_path):
     names = {p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*") if p.is_file()}
     assert {"recipe.yaml", "metrics.csv", "real.png", "progress.gif", "losses.png", "generator.keras"} <= names
     assert {f"samples/epoch_000{i}.png" for i in (1, 2, 3)} <= names
-    assert {"checkpoints/epoch_0002.npz", "checkpoints/epoch_0003.npz"} <= names and not any(n.endswith(".tmp") for n in names)
+    assert {"checkpoints/epoch_0002.npz", "checkpoints/epoch_0003.npz"} <= names and not any(".tmp" in n for n in names)
     stored = yaml.safe_load((run_dir / "recipe.yaml").read_text())
     assert stored["provenance"]["ganlab"] and stored["provenance"]["seed"] == 0
     assert stored["provenance"]["components"]["generator"].startswith("mlp:mlp (ganlab ")
@@ -153,7 +153,7 @@ def test_kill_during_checkpoint_write_leaves_the_previous_checkpoint_usable(reg,
     deadline = time.monotonic() + 240
     try:
         while time.monotonic() < deadline and proc.poll() is None:
-            tmp = list(folder.glob("*.tmp")) if folder.exists() else []
+            tmp = list(folder.glob(".*.tmp.npz")) if folder.exists() else []
             if tmp and list(folder.glob("*.npz")):
                 os.kill(proc.pid, signal.SIGKILL)
                 caught = tmp[0]
@@ -163,9 +163,9 @@ def test_kill_during_checkpoint_write_leaves_the_previous_checkpoint_usable(reg,
         proc.wait()
     assert caught is not None, "never saw a checkpoint being written"
     path, meta = checkpoint.latest(run_dir)
-    assert path.name < caught.name  # the half-written one is not taken
+    assert path.name < caught.name.lstrip(".")  # the half-written one is not taken
     resume(run_dir, reg, ["training.epochs=" + str(meta["epoch"] + 1)])
-    assert not list(folder.glob("*.tmp"))  # the killed write's leftover is cleaned up
+    assert not list(folder.glob("*.tmp*"))  # the killed write's leftover is cleaned up
     assert checkpoint.latest(run_dir)[1]["epoch"] == meta["epoch"] + 1
 
 
