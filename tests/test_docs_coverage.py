@@ -1,7 +1,7 @@
 """Meta-tests: what plugin authors and recipe writers read keeps up with the code.
 
-Every hook specification has a section in docs/plugins.md that names its arguments and
-the arguments its builders get, and a ``test_hook_<name>`` in tests/test_hooks.py; every
+Every kind's hook has a section in docs/plugins.md that names its arguments and the
+arguments its builders get, and a ``test_hook_<name>`` in tests/components/test_hooks.py; every
 contract check is described there; every first-party component has a row, naming all its
 parameters, in the component table of docs/recipes.md; every command has a section in
 docs/cli.md.
@@ -13,17 +13,12 @@ import re
 import pytest
 
 from ganlab.cli import build_parser
-from ganlab.components import hookspecs
-from ganlab.components.kinds import CONTEXT_ARGS, OPTIONAL_CONTEXT_ARGS
-from ganlab.components.loading import HOOKS, load_registry
-from ganlab.conformance.checks import KIND_CHECKS
-from ganlab.recipe.schema import COMPONENT_SECTIONS
-from tests import test_hooks
+from ganlab.components.kinds import KINDS
+from ganlab.components.loading import load_registry
+from tests.components import test_hooks
 from tests.conftest import ROOT
 
 PLUGINS_MD = (ROOT / "docs" / "plugins.md").read_text()
-SPECS = {name: f for name, f in vars(hookspecs).items() if hasattr(f, "ganlab_spec")}
-SECTION_OF_KIND = {kind: section for section, kind in COMPONENT_SECTIONS.items()}
 
 
 def section(markdown, heading):
@@ -33,30 +28,32 @@ def section(markdown, heading):
     return match.group(1) if match else None
 
 
-def test_the_hook_specifications_are_the_registry_hooks():
-    assert sorted(SPECS) == sorted(HOOKS.values())
-
-
-@pytest.mark.parametrize("name", sorted(SPECS))
-def test_every_hook_has_a_section_naming_its_arguments(name):
-    args = list(inspect.signature(SPECS[name]).parameters)
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_hook_has_a_section_naming_its_arguments(kind):
+    name, args = KINDS[kind].hook_name, list(inspect.signature(KINDS[kind].hook).parameters)
     text = section(PLUGINS_MD, f"### `{name}({', '.join(args)})`")
     assert text is not None, f"docs/plugins.md has no section '### `{name}({', '.join(args)})`'"
-    kind = next(k for k, hook in HOOKS.items() if hook == name)
-    for word in [*args, *CONTEXT_ARGS[kind], *OPTIONAL_CONTEXT_ARGS[kind]]:
+    for word in [*args, *KINDS[kind].context_args, *KINDS[kind].optional_context_args]:
         assert f"`{word}" in text or f"{word}=" in text, f"the section on {name} does not mention {word}"
 
 
-@pytest.mark.parametrize("name", sorted(SPECS))
-def test_every_hook_has_a_test(name):
-    assert callable(getattr(test_hooks, f"test_hook_{name}", None)), f"tests/test_hooks.py has no test_hook_{name}"
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_hook_has_a_test(kind):
+    name = KINDS[kind].hook_name
+    assert callable(getattr(test_hooks, f"test_hook_{name}", None)), (
+        f"tests/components/test_hooks.py has no test_hook_{name}"
+    )
 
 
-@pytest.mark.parametrize("kind, check", [(kind, check) for kind, checks in KIND_CHECKS.items() for check in ("parameters", "builds", *checks)])
+@pytest.mark.parametrize(
+    "kind, check",
+    [(kind, check) for kind in KINDS for check in ("parameters", "builds", *dict(KINDS[kind].named_checks()))],
+)
 def test_every_contract_check_is_described(kind, check):
     table = section(PLUGINS_MD, "## Checking a plugin")
     rows = [line for line in table.splitlines() if line.startswith(f"| {check} |")]
-    assert any(kind in row.split("|")[2] or "all" in row.split("|")[2] for row in rows), f"no row for the {check} check of a {kind}"
+    for_kind = [row for row in rows if kind in row.split("|")[2] or "all" in row.split("|")[2]]
+    assert for_kind, f"no row for the {check} check of a {kind}"
 
 
 def first_party_components():
@@ -67,11 +64,13 @@ def first_party_components():
 @pytest.mark.parametrize("component", first_party_components(), ids=lambda c: f"{c.kind}-{c.name}")
 def test_every_first_party_component_has_a_row_naming_its_parameters(component):
     recipes_md = (ROOT / "docs" / "recipes.md").read_text()
-    start = f"| `{SECTION_OF_KIND[component.kind]}` | `{component.name}` |"
+    start = f"| `{KINDS[component.kind].section}` | `{component.name}` |"
     rows = [line for line in recipes_md.splitlines() if line.startswith(start)]
     assert len(rows) == 1, f"docs/recipes.md needs one row starting {start}"
     missing = [p.name for p in component.params if f"`{p.name}`" not in rows[0]]
-    assert not missing, f"the docs/recipes.md row of {component.kind} {component.name} does not name {', '.join(missing)}"
+    assert not missing, (
+        f"the docs/recipes.md row of {component.kind} {component.name} does not name {', '.join(missing)}"
+    )
 
 
 def test_every_command_has_a_section_in_cli_md():

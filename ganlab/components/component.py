@@ -6,8 +6,7 @@ import dataclasses
 import inspect
 from typing import Callable
 
-from ganlab.components.contracts import check_built
-from ganlab.components.kinds import CONTEXT_ARGS, OPTIONAL_CONTEXT_ARGS
+from ganlab.components.kinds import KINDS
 from ganlab.components.params import Param, builder_params
 
 
@@ -33,7 +32,8 @@ class Component:
 
     @property
     def params(self) -> list[Param]:
-        return builder_params(self.builder, CONTEXT_ARGS[self.kind] + OPTIONAL_CONTEXT_ARGS[self.kind])
+        kind = KINDS[self.kind]
+        return builder_params(self.builder, kind.context_args + kind.optional_context_args)
 
     @property
     def conditional(self) -> bool:
@@ -41,13 +41,21 @@ class Component:
         return is_conditional(self.kind, self.builder)
 
     def build(self, **kwargs):
-        """Call the builder; what it returns is checked against the kind's contract."""
-        return check_built(self, self.builder(**kwargs), kwargs)
+        """Call the builder; what it returns is checked against the kind's contract.
+
+        A builder that breaks it raises a one-line GanlabError naming the kind, the plugin
+        and the component. ``kwargs`` are the builder's arguments, context arguments included.
+        """
+        built = self.builder(**kwargs)
+        KINDS[self.kind].contract(f"{self.kind} '{self.qualified_name}'", built, kwargs)
+        return built
 
 
 def is_conditional(kind: str, builder: Callable) -> bool:
     """Whether a ``kind`` builder names ``num_classes`` (``**kwargs`` alone does not count)."""
+    if "num_classes" not in KINDS[kind].optional_context_args:
+        return False
     try:
-        return "num_classes" in OPTIONAL_CONTEXT_ARGS[kind] and "num_classes" in inspect.signature(builder).parameters
+        return "num_classes" in inspect.signature(builder).parameters
     except (TypeError, ValueError):  # no readable signature: builder_problem reports it
         return False

@@ -1,10 +1,16 @@
 """What a builder must return, checked every time a component is built.
 
-:meth:`ganlab.components.component.Component.build` runs :func:`check_built` on whatever a builder returns, so
+One function per kind, each its row's ``contract`` in :data:`ganlab.components.kinds.KINDS`:
+:meth:`ganlab.components.component.Component.build` runs it on whatever a builder returns, so
 ``ganlab run`` (before it writes anything), ``ganlab eval``, ``ganlab bench`` and
 ``ganlab check-plugin`` all stop a broken plugin with the same one line, naming the kind,
 the plugin and the component: a builder that returns the wrong type, a model of the
 wrong shape, a dataset whose images are not one uint8 array of one size.
+
+Each takes ``where`` (the kind and the component, to start the message), what the builder
+returned, and the builder's arguments (the context arguments included); it returns nothing
+or raises a one-line :class:`GanlabError`. Keras and NumPy are imported inside: listing
+components imports this module.
 """
 
 from __future__ import annotations
@@ -13,48 +19,50 @@ from ganlab.components.interfaces import ImageData, ImageFiles, Loss
 from ganlab.errors import GanlabError, one_line
 
 
-def check_built(component, built, kwargs: dict):
-    """Return ``built`` if it is what a builder of ``component.kind`` must return.
-
-    Otherwise raise a one-line :class:`GanlabError` naming the kind, the plugin and the
-    component. ``kwargs`` are the builder's arguments (the context arguments included).
-    """
-    where = f"{component.kind} '{component.qualified_name}'"
-    if component.kind == "dataset":
-        _check_image_data(where, built)
-    elif component.kind == "loss":
-        if not isinstance(built, Loss):
-            raise GanlabError(f"{where}: the builder must return a ganlab.Loss, it returned {_type_of(built)}")
-    else:
-        _check_model(where, component.kind, built, kwargs)
-    return built
+def check_generator(where: str, model, kwargs: dict) -> None:
+    """A ``keras.Model`` that maps a batch of z to images of ``image_shape``."""
+    image_shape = tuple(kwargs["image_shape"])
+    out = _call(where, model, (2, kwargs["latent_dim"]), kwargs)
+    if tuple(out.shape) != (2, *image_shape):
+        raise GanlabError(
+            f"{where}: the model makes images of shape {tuple(out.shape[1:])} for image_shape {image_shape}"
+        )
 
 
-def _check_model(where, kind, model, kwargs):
+def check_discriminator(where: str, model, kwargs: dict) -> None:
+    """A ``keras.Model`` that maps a batch of images to one logit per image."""
+    out = _call(where, model, (2, *tuple(kwargs["image_shape"])), kwargs)
+    if tuple(out.shape) != (2, 1):
+        raise GanlabError(
+            f"{where}: the model makes shape {tuple(out.shape[1:])} per image: "
+            "it must output one logit per image, (batch, 1), without a sigmoid"
+        )
+
+
+def check_loss(where: str, loss, kwargs: dict) -> None:
+    """A :class:`ganlab.Loss`."""
+    if not isinstance(loss, Loss):
+        raise GanlabError(f"{where}: the builder must return a ganlab.Loss, it returned {_type_of(loss)}")
+
+
+def _call(where, model, given, kwargs):
+    """``model``'s output for a batch of zeros of shape ``given`` (with labels if conditional)."""
     import keras
     import numpy as np
 
     if not isinstance(model, keras.Model):
         raise GanlabError(f"{where}: the builder must return a keras.Model, it returned {_type_of(model)}")
-    image_shape = tuple(kwargs["image_shape"])
-    if kind == "generator":
-        given, expected = (2, kwargs["latent_dim"]), (2, *image_shape)
-    else:
-        given, expected = (2, *image_shape), (2, 1)
     inputs = np.zeros(given, np.float32)
     if "num_classes" in kwargs:  # conditional: the labels are the model's second input
         inputs, given = [inputs, np.zeros(2, np.int32)], f"{given} with labels of shape (2,)"
     try:
-        out = model(inputs, training=False)
+        return model(inputs, training=False)
     except Exception as exc:
         raise GanlabError(f"{where}: the model fails on a batch of shape {given}: {one_line(exc)}") from exc
-    if tuple(out.shape) != expected:
-        what = f"images of shape {tuple(out.shape[1:])} for image_shape {image_shape}" if kind == "generator" else f"shape {tuple(out.shape[1:])} per image"
-        want = "" if kind == "generator" else ": it must output one logit per image, (batch, 1), without a sigmoid"
-        raise GanlabError(f"{where}: the model makes {what}{want}")
 
 
-def _check_image_data(where, data):
+def check_dataset(where: str, data, kwargs: dict) -> None:
+    """A :class:`ganlab.ImageData` of one uint8 array (or files) of one image size, labels optional."""
     import numpy as np
 
     if not isinstance(data, ImageData):
@@ -68,21 +76,35 @@ def _check_image_data(where, data):
                 f"{where}: images have inconsistent shapes: image 0 is {shapes[0]}, image {odd} is {shapes[odd]}; "
                 "every image must have the same (height, width, channels)"
             )
-        raise GanlabError(f"{where}: images must be one numpy array (n, height, width, channels), found a {type(images).__name__} of {len(shapes)} images; np.stack them")
+        raise GanlabError(
+            f"{where}: images must be one numpy array (n, height, width, channels), "
+            f"found a {type(images).__name__} of {len(shapes)} images; np.stack them"
+        )
     if not isinstance(images, (np.ndarray, ImageFiles)):
-        raise GanlabError(f"{where}: images must be a uint8 numpy array (n, height, width, channels) or a ganlab.ImageFiles, found {_type_of(images)}")
+        raise GanlabError(
+            f"{where}: images must be a uint8 numpy array (n, height, width, channels) or a ganlab.ImageFiles, "
+            f"found {_type_of(images)}"
+        )
     if images.ndim != 4:
         hint = "; add a channel axis with images[..., None]" if images.ndim == 3 else ""
         raise GanlabError(f"{where}: images must have shape (n, height, width, channels), found {images.shape}{hint}")
     if images.dtype != np.uint8:
         raise GanlabError(f"{where}: images must be uint8 (0..255), found {images.dtype}")
     if len(images) == 0 or images.shape[-1] not in (1, 3):
-        raise GanlabError(f"{where}: found images of shape {images.shape}; ganlab needs at least one image with 1 (grayscale) or 3 (RGB) channels")
+        raise GanlabError(
+            f"{where}: found images of shape {images.shape}; "
+            "ganlab needs at least one image with 1 (grayscale) or 3 (RGB) channels"
+        )
     if data.labels is not None:
         labels = np.asarray(data.labels)
         if labels.shape != (len(images),) or labels.dtype.kind not in "iu":
-            raise GanlabError(f"{where}: labels must be integers of shape ({len(images)},), one per image, found {labels.dtype} {labels.shape}")
+            raise GanlabError(
+                f"{where}: labels must be integers of shape ({len(images)},), one per image, "
+                f"found {labels.dtype} {labels.shape}"
+            )
 
 
 def _type_of(value) -> str:
-    return "None" if value is None else f"{type(value).__module__}.{type(value).__qualname__}".removeprefix("builtins.")
+    if value is None:
+        return "None"
+    return f"{type(value).__module__}.{type(value).__qualname__}".removeprefix("builtins.")

@@ -6,8 +6,6 @@ import json
 
 from ganlab.components.kinds import KINDS
 
-PLURAL = {"generator": "generators", "discriminator": "discriminators", "loss": "losses", "dataset": "datasets"}
-
 
 def _default(value):
     if isinstance(value, tuple):
@@ -53,7 +51,7 @@ def as_text(registry, kinds=KINDS, verbose=False) -> str:
     out = []
     for kind in kinds:
         components = sorted(registry.components[kind], key=lambda c: (c.name, c.plugin))
-        out.append(f"{PLURAL[kind]}:")
+        out.append(f"{KINDS[kind].plural}:")
         if not components:
             out.append("  (none installed)")
         conflicts = registry.conflicts(kind)
@@ -65,7 +63,9 @@ def as_text(registry, kinds=KINDS, verbose=False) -> str:
                 out.append(f"  {'':<{width}}  ! also registered by another plugin: use '{c.qualified_name}' in recipes")
             if verbose:
                 if c.conditional:
-                    out.append(f"  {'':<{width}}    conditional: takes labels; num_classes comes from the dataset's labels")
+                    out.append(
+                        f"  {'':<{width}}    conditional: takes labels; num_classes comes from the dataset's labels"
+                    )
                 for p in c.params:
                     default = "required" if p.required else f"= {_default(p.default)!r}"
                     out.append(f"  {'':<{width}}    {p.name}: {p.type_name} {default}")

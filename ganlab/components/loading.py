@@ -20,19 +20,11 @@ import pluggy
 
 from ganlab.components import hookspecs
 from ganlab.components.component import Component
-from ganlab.components.kinds import CONTEXT_ARGS, KINDS
+from ganlab.components.kinds import KINDS
 from ganlab.components.registry import PluginFailure, PluginInfo, Registry
 from ganlab.errors import GanlabError, one_line
 
 ENTRY_POINT_GROUP = "ganlab"
-
-
-HOOKS = {
-    "generator": "register_generators",
-    "discriminator": "register_discriminators",
-    "loss": "register_losses",
-    "dataset": "register_datasets",
-}
 
 
 def make_plugin_manager() -> pluggy.PluginManager:
@@ -53,6 +45,7 @@ def hook_problem(pm, plugin) -> str | None:
     this names the hook and the fix. A hook that takes no ``register`` is accepted by
     pluggy but could never register anything, so it is refused here.
     """
+    hooks = [kind.hook_name for kind in KINDS.values()]
     for attr in dir(plugin):
         try:
             opts = pm.parse_hookimpl_opts(plugin, attr)
@@ -60,10 +53,10 @@ def hook_problem(pm, plugin) -> str | None:
             continue
         if opts is None:
             continue
-        if attr not in HOOKS.values():
-            hint = difflib.get_close_matches(attr, HOOKS.values(), n=1)
+        if attr not in hooks:
+            hint = difflib.get_close_matches(attr, hooks, n=1)
             suggestion = f" — did you mean '{hint[0]}'?" if hint else ""
-            return f"unknown hook '{attr}'{suggestion} (ganlab's hooks: {', '.join(HOOKS.values())})"
+            return f"unknown hook '{attr}'{suggestion} (ganlab's hooks: {', '.join(hooks)})"
         params = list(inspect.signature(getattr(plugin, attr)).parameters)
         if params != ["register"]:
             return f"hook {attr}({', '.join(params)}) must take one argument, register: write def {attr}(register)"
@@ -79,13 +72,19 @@ def builder_problem(kind: str, builder) -> str | None:
         return f"cannot read the signature of builder {label}; register a Python function"
     positional_only = [p.name for p in params if p.kind is p.POSITIONAL_ONLY]
     if positional_only:
-        return f"builder {label}: parameter(s) {', '.join(positional_only)} are positional-only, but ganlab passes every parameter by keyword"
+        return (
+            f"builder {label}: parameter(s) {', '.join(positional_only)} are positional-only, "
+            "but ganlab passes every parameter by keyword"
+        )
     if any(p.kind is p.VAR_KEYWORD for p in params):
         return None
     named = {p.name for p in params}
-    missing = [arg for arg in CONTEXT_ARGS[kind] if arg not in named]
+    missing = [arg for arg in KINDS[kind].context_args if arg not in named]
     if missing:
-        return f"builder {label}({', '.join(p.name for p in params)}) must accept {' and '.join(missing)}, which ganlab passes to every {kind} builder"
+        return (
+            f"builder {label}({', '.join(p.name for p in params)}) must accept {' and '.join(missing)}, "
+            f"which ganlab passes to every {kind} builder"
+        )
     return None
 
 
@@ -140,7 +139,7 @@ def collect_components(pm, registry) -> None:
     infos = {p.name: p for p in registry.plugins}
     broken = set()
     for kind in KINDS:
-        hook = getattr(pm.hook, HOOKS[kind])
+        hook = getattr(pm.hook, KINDS[kind].hook_name)
         for impl in hook.get_hookimpls():
             info = infos[impl.plugin_name]
             if info.name in broken:

@@ -110,6 +110,8 @@ def pytest_generate_tests(metafunc):
         return
     markers = list(metafunc.definition.iter_markers(MARKER))
     if not markers:
-        raise pytest.UsageError(f"{metafunc.definition.nodeid}: a test taking '{ARGUMENT}' needs @pytest.mark.{MARKER}(NAME)")
+        raise pytest.UsageError(
+            f"{metafunc.definition.nodeid}: a test taking '{ARGUMENT}' needs @pytest.mark.{MARKER}(NAME)"
+        )
     cases = [case for marker in markers for case in contract_cases(*marker.args, **marker.kwargs)]
     metafunc.parametrize(ARGUMENT, cases, ids=[case.id for case in cases])

@@ -22,10 +22,11 @@ and ``ganlab sample`` do with it works. For every component of a plugin this che
   stream as float batches of that shape; a rebuild gives the same images in the same
   order (resume relies on it).
 
-The parameter and build checks live here, the checks of each kind in
-:mod:`ganlab.conformance.checks`, and what every build must return (also when ``ganlab run``
-builds) in :mod:`ganlab.components.contracts`. Selecting and validating what to check imports no
-TensorFlow; running the checks does.
+The parameter and build checks live here; the checks of each kind in
+:mod:`ganlab.conformance.model_checks`, ``loss_checks`` and ``dataset_checks``, listed in order
+by the kind's row in :data:`ganlab.components.kinds.KINDS`; what every build must return (also
+when ``ganlab run`` builds) in :mod:`ganlab.components.contracts`. Selecting and validating what
+to check imports no TensorFlow; running the checks does.
 """
 
 from __future__ import annotations
@@ -36,16 +37,15 @@ import re
 import typing
 
 from ganlab.components.component import Component
-from ganlab.components.kinds import CONTEXT_ARGS, KINDS
+from ganlab.components.kinds import KINDS
 from ganlab.components.loading import builder_problem
 from ganlab.components.params import check_value
-from ganlab.conformance.checks import KIND_CHECKS, ContractFailure
+from ganlab.conformance.common import ContractFailure
 from ganlab.errors import GanlabError, one_line
 from ganlab.recipe.schema import SETTINGS
-
-#: Images the models are checked on unless told otherwise: MNIST's.
 from ganlab.recipe.yaml_io import dump_yaml, load_value
 
+#: Images the models are checked on unless told otherwise: MNIST's.
 IMAGE_SHAPE = (28, 28, 1)
 LATENT_DIM = SETTINGS["training"]["latent_dim"].default
 #: Classes conditional models are built for (``num_classes``): MNIST's.
@@ -85,7 +85,10 @@ def select(registry, name: str) -> tuple[list[Component], list]:
     chosen = {name} if name in plugins else {p.name for p in registry.plugins if norm(p.distribution) == norm(name)}
     chosen |= {f.plugin for f in registry.failures if f.plugin == name or norm(f.distribution) == norm(name)}
     if not chosen:
-        raise GanlabError(f"no plugin or distribution '{name}' is installed (plugins: {', '.join(sorted(plugins)) or 'none'}; see ganlab list)")
+        raise GanlabError(
+            f"no plugin or distribution '{name}' is installed "
+            f"(plugins: {', '.join(sorted(plugins)) or 'none'}; see ganlab list)"
+        )
     components = [c for kind in KINDS for c in registry.components[kind] if c.plugin in chosen]
     return components, [f for f in registry.failures if f.plugin in chosen]
 
@@ -99,12 +102,17 @@ def split_params(components, settings: dict) -> dict:
         component = by_key.get(prefix)
         if component is None:
             known = ", ".join(by_key) or "none"
-            raise GanlabError(f"{key}: expected KIND.NAME.PARAM naming a component of the plugin (its components: {known})")
+            raise GanlabError(
+                f"{key}: expected KIND.NAME.PARAM naming a component of the plugin (its components: {known})"
+            )
         params = {p.name: p for p in component.params}
         if param not in params:
             hint = difflib.get_close_matches(param, params, n=1)
             suggestion = f" — did you mean '{hint[0]}'?" if hint else ""
-            raise GanlabError(f"{key}: {component.kind} '{component.name}' has no parameter '{param}'{suggestion} (parameters: {', '.join(params) or 'none'})")
+            raise GanlabError(
+                f"{key}: {component.kind} '{component.name}' has no parameter '{param}'{suggestion} "
+                f"(parameters: {', '.join(params) or 'none'})"
+            )
         try:
             out[component.qualified_name][param] = params[param].check(value)
         except TypeError as exc:
@@ -156,7 +164,8 @@ class ComponentCheck:
 
         keras.utils.set_random_seed(0)
         checks = [("parameters", self._parameters), ("builds", self._builds)]
-        checks += [(name, lambda check=check: check(self)) for name, check in KIND_CHECKS[self.component.kind].items()]
+        kind = KINDS[self.component.kind]
+        checks += [(name, lambda check=check: check(self)) for name, check in kind.named_checks()]
         results = []
         for name, check in checks:
             try:
@@ -173,7 +182,7 @@ class ComponentCheck:
     def build(self, values):
         """Build the component with ``values`` and the context arguments its kind gets."""
         context = {"latent_dim": self.latent_dim, "image_shape": self.image_shape}
-        context = {k: v for k, v in context.items() if k in CONTEXT_ARGS[self.component.kind]}
+        context = {k: v for k, v in context.items() if k in KINDS[self.component.kind].context_args}
         if self.component.conditional:
             context["num_classes"] = self.num_classes
         return self.component.build(**context, **values)
@@ -206,7 +215,9 @@ class ComponentCheck:
                 if not p.required:
                     check_value(p.annotation, p.default)
             except TypeError as exc:
-                raise ContractFailure(f"parameter '{p.name}': its default does not match its annotation {p.type_name}: {exc}") from None
+                raise ContractFailure(
+                    f"parameter '{p.name}': its default does not match its annotation {p.type_name}: {exc}"
+                ) from None
             try:
                 self.values[p.name] = p.check(self.given[p.name]) if p.name in self.given else p.default
             except TypeError as exc:
@@ -221,8 +232,13 @@ class ComponentCheck:
             except TypeError:
                 same = False
             if not same:
-                raise ContractFailure(f"parameter '{p.name}': {self.values[p.name]!r} reads back from recipe.yaml as {read_back.get(p.name)!r}")
-        return ", ".join(f"{p.name}: {p.type_name}" for p in params) + " (all survive recipe.yaml)" if params else "none"
+                raise ContractFailure(
+                    f"parameter '{p.name}': {self.values[p.name]!r} reads back from recipe.yaml "
+                    f"as {read_back.get(p.name)!r}"
+                )
+        if not params:
+            return "none"
+        return ", ".join(f"{p.name}: {p.type_name}" for p in params) + " (all survive recipe.yaml)"
 
     def _builds(self):
         variants = [("as given" if self.given else "defaults", self.values)]
@@ -251,10 +267,16 @@ class ComponentCheck:
         """A fresh build with ``model``'s variables copied in, in order: what --resume does."""
         fresh = self.build(self.values)
         if len(fresh.variables) != len(model.variables):
-            raise ContractFailure(f"a second build has {len(fresh.variables)} variables, the first {len(model.variables)}: checkpoints cannot be restored")
+            raise ContractFailure(
+                f"a second build has {len(fresh.variables)} variables, the first {len(model.variables)}: "
+                "checkpoints cannot be restored"
+            )
         for target, source in zip(fresh.variables, model.variables):
             if tuple(target.shape) != tuple(source.shape):
-                raise ContractFailure(f"a second build's variable {target.path} has shape {tuple(target.shape)}, the first build's {tuple(source.shape)}")
+                raise ContractFailure(
+                    f"a second build's variable {target.path} has shape {tuple(target.shape)}, "
+                    f"the first build's {tuple(source.shape)}"
+                )
             target.assign(source)
         return fresh
 

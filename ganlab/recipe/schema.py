@@ -13,10 +13,11 @@ import dataclasses
 import importlib.util
 from typing import Any, Callable, Literal
 
+from ganlab.components.kinds import KINDS
 from ganlab.components.params import type_name
 
-#: Recipe section -> component kind.
-COMPONENT_SECTIONS = {"data": "dataset", "generator": "generator", "discriminator": "discriminator", "loss": "loss"}
+#: The component kinds in the order their sections come in a recipe: data, generator, discriminator, loss.
+COMPONENT_KINDS = tuple(sorted(KINDS.values(), key=lambda kind: kind.section_order))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,10 +55,14 @@ OPTIMIZER = {
     "beta_1": Setting(float, 0.5, "Adam's first-moment decay", unit_interval),
     "beta_2": Setting(float, 0.999, "Adam's second-moment decay", unit_interval),
     "lr_decay": Setting(
-        Literal["none", "linear", "cosine"], "none", "learning-rate schedule: constant, or linear/cosine decay to 0 by the last step"
+        Literal["none", "linear", "cosine"],
+        "none",
+        "learning-rate schedule: constant, or linear/cosine decay to 0 by the last step",
     ),
     "decay_start": Setting(float, 0.0, "fraction of training after which the decay begins", unit_interval),
-    "clip_norm": Setting(float | None, None, "rescale each update's gradients to at most this global L2 norm", positive),
+    "clip_norm": Setting(
+        float | None, None, "rescale each update's gradients to at most this global L2 norm", positive
+    ),
 }
 
 
@@ -81,19 +86,22 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "d_validation": Setting(
             float,
             0.0,
-            "fraction of real images held out of training; D's accuracy on them is logged each epoch (D overfitting)",
+            "fraction of real images held out of training; "
+            "D's accuracy on them is logged each epoch (D overfitting)",
             lambda v: None if 0 <= v <= 0.5 else "must be in [0, 0.5]",
         ),
         "instance_noise": Setting(
             float,
             0.0,
-            "std of Gaussian noise added to every image D sees (G's output units), annealed linearly to 0 by the last step",
+            "std of Gaussian noise added to every image D sees (G's output units), "
+            "annealed linearly to 0 by the last step",
             at_least(0),
         ),
         "info_modes": Setting(
             int,
             0,
-            "InfoGAN: z's first n entries choose one of n modes and D learns to tell each fake's mode, with G (0: off; see docs/recipes.md)",
+            "InfoGAN: z's first n entries choose one of n modes and D learns to tell each fake's mode, with G "
+            "(0: off; see docs/recipes.md)",
             lambda v: None if v == 0 or v >= 2 else "must be 0 (off) or at least 2",
         ),
         "info_weight": Setting(float, 1.0, "weight of the InfoGAN mode term in both players' losses", positive),
@@ -114,30 +122,48 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "output": {
         "dir": Setting(str, "runs", "parent folder of run directories (ganlab run --out overrides)"),
         "sample_every": Setting(int, 1, "epochs between sample grids of the fixed z", at_least(1)),
-        "checkpoint_every": Setting(int, 1, "epochs between checkpoints (one is always written at the end)", at_least(1)),
+        "checkpoint_every": Setting(
+            int, 1, "epochs between checkpoints (one is always written at the end)", at_least(1)
+        ),
         "grid": Setting(int, 8, "sample grids are grid x grid images", at_least(1)),
         "eval_every": Setting(
             int,
             0,
-            "epochs between quick quality checks logged to metrics.csv (0: off; needs a labelled dataset, see docs/metrics.md)",
+            "epochs between quick quality checks logged to metrics.csv "
+            "(0: off; needs a labelled dataset, see docs/metrics.md)",
             at_least(0),
         ),
-        "tensorboard": Setting(bool, False, "also log each epoch's metrics and sample grid to RUN_DIR/tensorboard", _tensorboard_installed),
+        "tensorboard": Setting(
+            bool,
+            False,
+            "also log each epoch's metrics and sample grid to RUN_DIR/tensorboard",
+            _tensorboard_installed,
+        ),
     },
     "distribute": {
         "strategy": Setting(
             Literal["none", "mirrored", "multi_worker", "tpu"],
             "none",
-            "where one run trains: one device, several devices of this machine, several machines (TF_CONFIG), a Cloud TPU",
+            "where one run trains: one device, several devices of this machine, "
+            "several machines (TF_CONFIG), a Cloud TPU",
         ),
         "devices": Setting(
             int | None,
             None,
-            "mirrored only: local devices to use (null: every GPU; on a machine without GPUs, N splits the CPU into N logical devices)",
+            "mirrored only: local devices to use "
+            "(null: every GPU; on a machine without GPUs, N splits the CPU into N logical devices)",
             at_least(1),
         ),
-        "sync_batch_norm": Setting(bool, True, "batch-norm layers normalise with the statistics of the global batch, not of each replica's share"),
-        "tpu": Setting(str | None, None, "tpu only: the TPU's name or grpc:// address (null: $TPU_NAME, else 'local', the TPU VM's own)"),
+        "sync_batch_norm": Setting(
+            bool,
+            True,
+            "batch-norm layers normalise with the statistics of the global batch, not of each replica's share",
+        ),
+        "tpu": Setting(
+            str | None,
+            None,
+            "tpu only: the TPU's name or grpc:// address (null: $TPU_NAME, else 'local', the TPU VM's own)",
+        ),
     },
 }
 
@@ -150,10 +176,10 @@ STRATEGY_ONLY = {"devices": "mirrored", "tpu": "tpu"}
 PROVENANCE = "provenance"
 
 
-SECTIONS = [*COMPONENT_SECTIONS, *SETTINGS, PROVENANCE]
+SECTIONS = [*(kind.section for kind in COMPONENT_KINDS), *SETTINGS, PROVENANCE]
 
 
-REQUIRED_SECTIONS = [*COMPONENT_SECTIONS, "training"]
+REQUIRED_SECTIONS = [*(kind.section for kind in COMPONENT_KINDS), "training"]
 
 
 def optimizer_settings(recipe, player) -> dict:

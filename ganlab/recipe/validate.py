@@ -2,10 +2,10 @@
 
 A recipe is a mapping of sections. The component sections (``data``, ``generator``,
 ``discriminator``, ``loss``) name a registered component and give its parameters,
-which are checked against the builder's signature. ``training`` and ``output`` are
-ganlab's own, described by ``SETTINGS`` below. Every problem is reported before any
-training starts, one line each, with the file, the line, the key path, what was
-expected and what was found.
+which are checked against the builder's signature. ``training``, ``output`` and
+``distribute`` are ganlab's own, described by ``SETTINGS`` in :mod:`ganlab.recipe.schema`.
+Every problem is reported before any training starts, one line each, with the file, the
+line, the key path, what was expected and what was found.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import difflib
 
 from ganlab.components.params import check_value
 from ganlab.errors import GanlabError
-from ganlab.recipe.schema import COMPONENT_SECTIONS, REQUIRED_SECTIONS, SECTIONS, SETTINGS, STRATEGY_ONLY
+from ganlab.recipe.schema import COMPONENT_KINDS, REQUIRED_SECTIONS, SECTIONS, SETTINGS, STRATEGY_ONLY
 from ganlab.recipe.yaml_io import apply_overrides, dump_yaml, read_yaml
 from ganlab.training import infogan
 
@@ -71,19 +71,24 @@ def load_recipe(path, registry, overrides=()) -> Recipe:
 def validate(data, registry, source="<recipe>", lines=None, overrides=()) -> Recipe:
     lines = dict(lines or {})
     if data is not None and not isinstance(data, dict):
-        raise GanlabError(f"{source}: a recipe is a mapping of sections ({', '.join(SECTIONS)}), found {type(data).__name__}")
+        raise GanlabError(
+            f"{source}: a recipe is a mapping of sections ({', '.join(SECTIONS)}), found {type(data).__name__}"
+        )
     data = apply_overrides(data or {}, overrides, lines)
     problems = _Problems(source, lines)
     for section in data:
         if section not in SECTIONS:
-            problems.add(str(section), f"unknown section{_suggest(section, SECTIONS)} (sections: {', '.join(SECTIONS)})")
+            hint = _suggest(section, SECTIONS)
+            problems.add(str(section), f"unknown section{hint} (sections: {', '.join(SECTIONS)})")
     for section in REQUIRED_SECTIONS:
         if section not in data:
             problems.add("", f"missing required section '{section}'")
     resolved, components = {}, {}
-    for section, kind in COMPONENT_SECTIONS.items():
-        if section in data:
-            resolved[section], components[section] = _component(data[section], section, kind, registry, problems)
+    for kind in COMPONENT_KINDS:
+        if kind.section in data:
+            resolved[kind.section], components[kind.section] = _component(
+                data[kind.section], kind.section, kind.name, registry, problems
+            )
     for section, spec in SETTINGS.items():
         resolved[section] = _settings(data.get(section) or {}, spec, section, problems)
     training = resolved.get("training", {})
@@ -91,12 +96,16 @@ def validate(data, registry, source="<recipe>", lines=None, overrides=()) -> Rec
         problems.add("training", "set training.epochs or training.steps")
     _check_conditioning(components, problems)
     generator = components.get("generator")
-    for problem in infogan.problems(training.get("info_modes", 0), training.get("latent_dim"), bool(generator and generator.conditional)):
+    conditional = bool(generator and generator.conditional)
+    for problem in infogan.problems(training.get("info_modes", 0), training.get("latent_dim"), conditional):
         problems.add("training", problem)
     distribute = resolved["distribute"]
     for key, strategy in STRATEGY_ONLY.items():
         if distribute.get(key) is not None and distribute.get("strategy") != strategy:
-            problems.add(f"distribute.{key}", f"only used with strategy {strategy}; remove it or set distribute.strategy: {strategy}")
+            problems.add(
+                f"distribute.{key}",
+                f"only used with strategy {strategy}; remove it or set distribute.strategy: {strategy}",
+            )
     problems.raise_if_any()
     return Recipe(resolved, source, components)
 
@@ -133,7 +142,8 @@ def _component(section_data, section, kind, registry, problems):
             continue
         if key not in params:
             valid = ", ".join(params) or "none"
-            problems.add(f"{section}.{key}", f"unknown parameter of {kind} '{name}'{_suggest(key, params)} (parameters: {valid})")
+            hint = _suggest(key, params)
+            problems.add(f"{section}.{key}", f"unknown parameter of {kind} '{name}'{hint} (parameters: {valid})")
             continue
         try:
             resolved[key] = params[key].check(value)

@@ -41,7 +41,8 @@ def test_first_party_component_honours_its_contract(ganlab_contract, tmp_path):
     params = {}
     if component.kind == "dataset":
         if component.name not in DATASETS:
-            pytest.fail(f"no test data for first-party dataset '{component.name}': add it to DATASETS in {__file__}", pytrace=False)
+            missing = f"no test data for first-party dataset '{component.name}': add it to DATASETS in {__file__}"
+            pytest.fail(missing, pytrace=False)
         params = {f"dataset.{component.name}.{key}": value for key, value in DATASETS[component.name](tmp_path).items()}
     results = ganlab_contract.check(params)
     assert all(r.ok for r in results) and len(results) >= 4

@@ -5,16 +5,19 @@ import sys
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from ganlab import GanlabError
-from ganlab.components.kinds import CONTEXT_ARGS
+from ganlab.components.kinds import KINDS
 from ganlab.components.loading import load_registry
 from ganlab.components.params import builder_params
 from ganlab_plugins import dcgan
 
 IMAGE_SHAPE = (28, 28, 1)
 LATENT_DIM = 100
-SHAPE_MESSAGE = "image_shape must be (height, width, channels) with height and width 3..8 times 2**n, n >= 1 (e.g. 28, 32, 64)"
+SHAPE_MESSAGE = (
+    "image_shape must be (height, width, channels) with height and width 3..8 times 2**n, n >= 1 (e.g. 28, 32, 64)"
+)
 
 
 def kinds(model):
@@ -34,8 +37,8 @@ def test_hooks_register_dcgan_for_both_players():
 
 
 def test_recipe_parameters_come_from_the_signatures():
-    g = {p.name: p for p in builder_params(dcgan.dcgan_generator, CONTEXT_ARGS["generator"])}
-    d = {p.name: p for p in builder_params(dcgan.dcgan_discriminator, CONTEXT_ARGS["discriminator"])}
+    g = {p.name: p for p in builder_params(dcgan.dcgan_generator, KINDS["generator"].context_args)}
+    d = {p.name: p for p in builder_params(dcgan.dcgan_discriminator, KINDS["discriminator"].context_args)}
     assert {name: p.default for name, p in g.items()} == {
         "base_filters": 128,
         "kernel_size": 4,
@@ -125,7 +128,8 @@ def test_layers_follow_the_paper_and_the_parameters():
     assert kinds(d).count("BatchNormalization") == 2 and "HashDropout" not in kinds(d)
     assert [layer.use_bias for layer in layers_of(d, "Conv2D")] == [True, False, False]
     assert [layer.negative_slope for layer in layers_of(d, "LeakyReLU")] == pytest.approx([0.2] * 3)
-    assert {layer.momentum for layer in layers_of(g, "BatchNormalization") + layers_of(d, "BatchNormalization")} == {0.9}
+    batch_norms = layers_of(g, "BatchNormalization") + layers_of(d, "BatchNormalization")
+    assert {layer.momentum for layer in batch_norms} == {0.9}
 
     g = dcgan.dcgan_generator(8, (32, 32, 1), base_filters=4, batch_norm=False, leaky_slope=0.1, kernel_size=5)
     d = dcgan.dcgan_discriminator((32, 32, 1), base_filters=4, batch_norm=False, dropout=0.3, kernel_size=3)
@@ -140,9 +144,19 @@ def test_layers_follow_the_paper_and_the_parameters():
 def test_dense_units_add_one_hidden_dense_layer_to_either_player():
     g = dcgan.dcgan_generator(8, (32, 32, 1), base_filters=4, dense_units=24)
     d = dcgan.dcgan_discriminator((32, 32, 1), base_filters=4, dense_units=24, dropout=0.3)
-    # G: z -> Dense(24) -> BN -> ReLU -> Dense(4x4x16) -> ...; D: ... -> Flatten -> Dense(24) -> LeakyReLU -> Dropout -> logit
+    # G: z -> Dense(24) -> BN -> ReLU -> Dense(4x4x16) -> ...;
+    # D: ... -> Flatten -> Dense(24) -> LeakyReLU -> Dropout -> logit
     assert [layer.units for layer in layers_of(g, "Dense")] == [24, 4 * 4 * 16]
-    assert kinds(g)[:8] == ["InputLayer", "Dense", "BatchNormalization", "ReLU", "Dense", "BatchNormalization", "ReLU", "Reshape"]
+    assert kinds(g)[:8] == [
+        "InputLayer",
+        "Dense",
+        "BatchNormalization",
+        "ReLU",
+        "Dense",
+        "BatchNormalization",
+        "ReLU",
+        "Reshape",
+    ]
     assert [layer.units for layer in layers_of(d, "Dense")] == [24, 1]
     assert kinds(d)[-5:] == ["Flatten", "Dense", "LeakyReLU", "HashDropout", "Dense"]
     assert g(np.zeros((2, 8), "float32")).shape == (2, 32, 32, 1)
@@ -185,7 +199,9 @@ def test_invalid_discriminator_parameters_raise_one_line(kwargs, message):
     assert str(info.value) == message
 
 
-@pytest.mark.parametrize("image_shape", [(30, 30, 1), (34, 34, 3), (100, 100, 3), (5, 5, 1), (28, 30, 1), (28, 28), (0, 0, 1)])
+@pytest.mark.parametrize(
+    "image_shape", [(30, 30, 1), (34, 34, 3), (100, 100, 3), (5, 5, 1), (28, 30, 1), (28, 28), (0, 0, 1)]
+)
 def test_image_sizes_that_doublings_cannot_reach_raise_one_line(image_shape):
     with pytest.raises(GanlabError) as info:
         dcgan.dcgan_generator(LATENT_DIM, image_shape)
@@ -196,8 +212,6 @@ def test_image_sizes_that_doublings_cannot_reach_raise_one_line(image_shape):
 
 
 def test_gradients_reach_every_generator_variable_through_the_discriminator():
-    import tensorflow as tf
-
     g = dcgan.dcgan_generator(8, (16, 16, 1), base_filters=4)
     d = dcgan.dcgan_discriminator((16, 16, 1), base_filters=4, dropout=0.2)
     z = tf.random.normal((4, 8), seed=0)
@@ -211,7 +225,10 @@ def test_gradients_reach_every_generator_variable_through_the_discriminator():
 
 
 def test_importing_the_plugin_does_not_import_tensorflow_or_keras():
-    code = "import sys, ganlab_plugins.dcgan; print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras'}))"
+    code = (
+        "import sys, ganlab_plugins.dcgan; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras'}))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
 

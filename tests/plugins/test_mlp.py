@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ganlab import GanlabError
-from ganlab.components.kinds import CONTEXT_ARGS
+from ganlab.components.kinds import KINDS
 from ganlab.components.params import builder_params
 from ganlab_plugins import mlp
 
@@ -32,8 +32,8 @@ def test_hooks_register_mlp_for_both_players():
 
 
 def test_recipe_parameters_come_from_the_signatures():
-    g = {p.name: p for p in builder_params(mlp.mlp_generator, CONTEXT_ARGS["generator"])}
-    d = {p.name: p for p in builder_params(mlp.mlp_discriminator, CONTEXT_ARGS["discriminator"])}
+    g = {p.name: p for p in builder_params(mlp.mlp_generator, KINDS["generator"].context_args)}
+    d = {p.name: p for p in builder_params(mlp.mlp_discriminator, KINDS["discriminator"].context_args)}
     assert list(g) == ["hidden", "leaky_slope", "batch_norm", "bn_momentum", "dropout", "output_activation"]
     assert list(d) == ["hidden", "leaky_slope", "dropout"]
     assert g["hidden"].default == (256, 512, 1024) and d["hidden"].default == (512, 256)
@@ -114,6 +114,9 @@ def test_invalid_discriminator_parameters_raise_one_line(kwargs, message):
 
 
 def test_importing_the_plugin_does_not_import_tensorflow_or_keras():
-    code = "import sys, ganlab_plugins.mlp; print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras'}))"
+    code = (
+        "import sys, ganlab_plugins.mlp; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras'}))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -32,7 +32,8 @@ SUITE = """
 
 def pytest_run(folder, env_path):
     env = {**os.environ, "PYTHONPATH": f"{env_path}:{ROOT}"}
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(folder), "--junitxml", str(folder / "report.xml"), str(folder)]
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(folder)]
+    command += ["--junitxml", str(folder / "report.xml"), str(folder)]
     return subprocess.run(command, capture_output=True, text=True, cwd=folder, env=env, timeout=300)
 
 
@@ -44,16 +45,24 @@ def failures(report):
 
 def test_unknown_and_broken_plugins_and_bad_params_fail_with_the_reason(tmp_path):
     (tmp_path / "site").mkdir()
-    site = fake_distribution(tmp_path / "site", "ganlab_broken", "raise ImportError('needs torch')\n", {"broken": "ganlab_broken"})
+    site = fake_distribution(
+        tmp_path / "site", "ganlab_broken", "raise ImportError('needs torch')\n", {"broken": "ganlab_broken"}
+    )
     suite = tmp_path / "suite"
     suite.mkdir()
     (suite / "test_contract.py").write_text(textwrap.dedent(SUITE))
     result = pytest_run(suite, site)
     assert result.returncode == 1, result.stdout
     plugins = ", ".join(sorted(["broken", *(p.name for p in load_registry().plugins)]))
-    params = "ganlab_contract.check(params=...): generator.mlp.hiden: generator 'mlp' has no parameter 'hiden' — did you mean 'hidden'? (parameters: hidden, leaky_slope, batch_norm, bn_momentum, dropout, output_activation)"
+    params = (
+        "ganlab_contract.check(params=...): generator.mlp.hiden: generator 'mlp' has no parameter 'hiden' — "
+        "did you mean 'hidden'? (parameters: hidden, leaky_slope, batch_norm, bn_momentum, dropout, output_activation)"
+    )
     assert failures(suite / "report.xml") == {
-        "test_unknown[nope-unusable]": f"Failed: @pytest.mark.ganlab_plugin('nope'): no plugin or distribution 'nope' is installed (plugins: {plugins}; see ganlab list)",
+        "test_unknown[nope-unusable]": (
+            "Failed: @pytest.mark.ganlab_plugin('nope'): no plugin or distribution 'nope' is installed "
+            f"(plugins: {plugins}; see ganlab list)"
+        ),
         "test_broken[broken-loads]": "Failed: FAIL  plugin broken: loads: ImportError: needs torch",
         "test_bad_params[generator-mlp:mlp]": f"Failed: {params}",
         "test_bad_params[discriminator-mlp:mlp]": f"Failed: {params}",

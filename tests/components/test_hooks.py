@@ -83,6 +83,7 @@ def test_hook_register_losses(registry):
 
 
 def test_hook_register_datasets(registry):
-    results = registered_and_conforming(registry, "dataset", "noise", toys.noise_images, ["n", "size", "seed", "classes"])
+    params = ["n", "size", "seed", "classes"]
+    results = registered_and_conforming(registry, "dataset", "noise", toys.noise_images, params)
     assert [r.check for r in results] == ["parameters", "builds", "images", "round trip"]
     assert results[2].detail.startswith("256 images (8, 8, 1) uint8, no labels")
