@@ -35,12 +35,24 @@ def test_tf_config_names_this_task_and_the_chief():
     "value, message",
     [
         (None, "distribute.strategy multi_worker: set the TF_CONFIG environment variable on every worker"),
-        ("{cluster: 1}", "TF_CONFIG is not valid JSON (Expecting property name enclosed in double quotes at character 1)"),
+        (
+            "{cluster: 1}",
+            "TF_CONFIG is not valid JSON (Expecting property name enclosed in double quotes at character 1)",
+        ),
         ('{"cluster": {"worker": ["a:1"]}}', "TF_CONFIG needs a 'cluster' mapping and a 'task' mapping"),
         (tf_config({"worker": ["a:1"], "ps": ["p:1"]}), "TF_CONFIG cluster: task type 'ps' is not supported"),
-        (tf_config({"worker": ["a"]}), "TF_CONFIG cluster.worker: expected a non-empty list of 'host:port' addresses, found ['a']"),
-        (tf_config({"worker": ["a:1", "b:1"]}, index=2), "TF_CONFIG task.index: expected an integer from 0 to 1 (cluster.worker has 2), found 2"),
-        (tf_config({"worker": ["a:1"]}, "evaluator"), "TF_CONFIG task.type: expected one of 'worker' (the cluster's task types), found 'evaluator'"),
+        (
+            tf_config({"worker": ["a"]}),
+            "TF_CONFIG cluster.worker: expected a non-empty list of 'host:port' addresses, found ['a']",
+        ),
+        (
+            tf_config({"worker": ["a:1", "b:1"]}, index=2),
+            "TF_CONFIG task.index: expected an integer from 0 to 1 (cluster.worker has 2), found 2",
+        ),
+        (
+            tf_config({"worker": ["a:1"]}, "evaluator"),
+            "TF_CONFIG task.type: expected one of 'worker' (the cluster's task types), found 'evaluator'",
+        ),
     ],
 )
 def test_bad_tf_config_is_one_line(value, message):
@@ -56,7 +68,8 @@ def test_a_global_batch_that_does_not_split_evenly_is_refused():
 
     four = Placement(SimpleNamespace(num_replicas_in_sync=4), "mirrored")
     check_batch(four, 64)
-    with pytest.raises(GanlabError, match=r"training.batch_size: 66 does not split evenly across the 4 replicas .*use a multiple of 4"):
+    split = r"training.batch_size: 66 does not split evenly across the 4 replicas .*use a multiple of 4"
+    with pytest.raises(GanlabError, match=split):
         check_batch(four, 66)
 
 
@@ -130,7 +143,9 @@ def test_two_replicas_take_the_same_step_as_one_device(tmp_path):
     instance noise and gradient clipping, and for a concatenated D batch. Without
     synchronised batch norm each replica normalises its own 16 images, so the run differs
     (docs/distributed.md)."""
-    result = subprocess.run([sys.executable, "-c", MIRRORED, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    result = subprocess.run(
+        [sys.executable, "-c", MIRRORED, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=180
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     worst = json.loads(result.stdout.strip().splitlines()[-1])
     assert worst["separate"] < 1e-5 and worst["concat"] < 1e-5, worst
@@ -140,11 +155,13 @@ def test_two_replicas_take_the_same_step_as_one_device(tmp_path):
 
 def test_unreachable_tpu_is_one_line_exit_2(tmp_path):
     recipe = tmp_path / "tpu.yaml"
-    recipe.write_text((ROOT / "recipes" / "vanilla_mnist.yaml").read_text() + "\ndistribute: {strategy: tpu, tpu: no-such-tpu}\n")
+    vanilla = (ROOT / "recipes" / "vanilla_mnist.yaml").read_text()
+    recipe.write_text(vanilla + "\ndistribute: {strategy: tpu, tpu: no-such-tpu}\n")
     result = run_cli("run", recipe, "--out", tmp_path / "run", timeout=120)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-3000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith("ganlab: error:")]
-    assert len(errors) == 1 and errors[0].startswith("ganlab: error: distribute.tpu: cannot reach TPU 'no-such-tpu' ("), result.stderr
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith("ganlab: error: distribute.tpu: cannot reach TPU 'no-such-tpu' ("), result.stderr
     assert not (tmp_path / "run").exists()
 
 
@@ -186,9 +203,11 @@ def start_cluster(recipe, run_dir, folder):
     spec = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     workers = []
     for index in range(2):
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TMPDIR": str(folder), "TF_CONFIG": tf_config(spec, "worker", index)}
+        config = tf_config(spec, "worker", index)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TMPDIR": str(folder), "TF_CONFIG": config}
+        command = [sys.executable, "-m", "ganlab", "run", recipe, "--out", run_dir]
         with open(folder / f"worker{index}.log", "w") as log:
-            workers.append(subprocess.Popen([sys.executable, "-m", "ganlab", "run", recipe, "--out", run_dir], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+            workers.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
     return workers
 
 
@@ -210,13 +229,15 @@ def test_multi_worker_cluster_survives_a_killed_worker(tmp_path, mnist_dir):
     workers = start_cluster(recipe, run_dir, first)
     try:
         deadline = time.monotonic() + 150
-        while not (run_dir / "checkpoints" / "epoch_0001.npz").exists() and workers[0].poll() is None and time.monotonic() < deadline:
+        first_checkpoint = run_dir / "checkpoints" / "epoch_0001.npz"
+        while not first_checkpoint.exists() and workers[0].poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert workers[0].poll() is None, (first / "worker0.log").read_text()[-3000:]
         workers[0].send_signal(signal.SIGKILL)
         assert workers[1].wait(timeout=60) == 1
         worker_log = (first / "worker1.log").read_text()
-        assert "ganlab: error: worker 1: lost contact with the cluster (" in worker_log and "Traceback" not in worker_log, worker_log[-3000:]
+        assert "ganlab: error: worker 1: lost contact with the cluster (" in worker_log, worker_log[-3000:]
+        assert "Traceback" not in worker_log, worker_log[-3000:]
         kept = checkpoint.latest(run_dir)[1]["epoch"]
         assert 1 <= kept < 4
 

@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 
 from ganlab import GanlabError
+from tests.conftest import ROOT
 from tests.helpers import final_state, tiny
 
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
 
-def test_the_generator_reads_a_mode_and_keeps_its_output_range(reg):  # noqa: F811
+def test_the_generator_reads_a_mode_and_keeps_its_output_range(reg):
     from ganlab.training import infogan
     from ganlab.training.assemble import build_model
     from ganlab.training.layers import LatentModes, leaf_layers
@@ -24,7 +25,7 @@ def test_the_generator_reads_a_mode_and_keeps_its_output_range(reg):  # noqa: F8
     assert any(isinstance(layer, LatentModes) for layer in leaf_layers(g))
 
 
-def test_the_mode_guess_shares_ds_layers_and_reads_its_last_features(reg):  # noqa: F811
+def test_the_mode_guess_shares_ds_layers_and_reads_its_last_features(reg):
     from ganlab.training import infogan
     from ganlab.training.assemble import build_model
 
@@ -48,7 +49,7 @@ def test_the_mode_loss_is_the_cross_entropy_against_zs_argmax():
     assert float(infogan.mode_loss(z, guesses)) == pytest.approx(-(log_p[0, 1] + log_p[1, 0]) / 2, rel=1e-6)
 
 
-def test_a_run_with_modes_trains_the_guess_and_saves_a_generator_that_reads_modes(reg, tmp_path):  # noqa: F811
+def test_a_run_with_modes_trains_the_guess_and_saves_a_generator_that_reads_modes(reg, tmp_path):
     from ganlab.rundir import load_generator
     from ganlab.training.layers import LatentModes, leaf_layers
     from ganlab.training.run import train
@@ -59,11 +60,12 @@ def test_a_run_with_modes_trains_the_guess_and_saves_a_generator_that_reads_mode
     assert meta["step"] == 4 and [w.shape for w in guess] == [(32, 3), (3,)]
     assert np.abs(guess[1]).max() > 0  # the bias starts at 0: D's optimizer trained the head
     g = load_generator(run_dir / "generator.keras")
-    assert any(isinstance(layer, LatentModes) for layer in leaf_layers(g)) and g(np.zeros((2, 8), "float32")).shape == (2, 8, 8, 1)
-    # exact resume with the head: tests/test_run.py::test_resume_is_exact
+    assert any(isinstance(layer, LatentModes) for layer in leaf_layers(g))
+    assert g(np.zeros((2, 8), "float32")).shape == (2, 8, 8, 1)
+    # exact resume with the head: tests/training/test_run.py::test_resume_is_exact
 
 
-def test_modes_need_room_in_z_an_unconditional_gan_and_a_sane_weight(reg, tmp_path):  # noqa: F811
+def test_modes_need_room_in_z_an_unconditional_gan_and_a_sane_weight(reg, tmp_path):
     from ganlab.training.assemble import build_model
 
     with pytest.raises(GanlabError, match=r"training.info_modes \(8\) must be smaller than training.latent_dim \(8\)"):
@@ -77,13 +79,13 @@ def test_modes_need_room_in_z_an_unconditional_gan_and_a_sane_weight(reg, tmp_pa
 
 
 def test_recipe_validation_reports_unusable_modes_with_the_file_and_line():
-    from pathlib import Path
-
     from ganlab.components.loading import load_registry
     from ganlab.recipe.validate import load_recipe
 
-    recipes = Path(__file__).resolve().parent.parent / "recipes"
-    with pytest.raises(GanlabError, match=r"dcgan_mnist.yaml:\d+: training: training.info_modes \(100\) must be smaller"):
+    recipes = ROOT / "recipes"
+    too_many = r"dcgan_mnist.yaml:\d+: training: training.info_modes \(100\) must be smaller"
+    with pytest.raises(GanlabError, match=too_many):
         load_recipe(recipes / "dcgan_mnist.yaml", load_registry(), ["training.info_modes=100"])
-    with pytest.raises(GanlabError, match=r"cdcgan_mnist.yaml:\d+: training: training.info_modes is for unconditional GANs"):
+    conditional = r"cdcgan_mnist.yaml:\d+: training: training.info_modes is for unconditional GANs"
+    with pytest.raises(GanlabError, match=conditional):
         load_recipe(recipes / "cdcgan_mnist.yaml", load_registry(), ["training.info_modes=5"])

@@ -17,10 +17,11 @@ def test_linear_and_cosine_decay_values():
     assert Decay.from_config(linear.get_config()).get_config() == linear.get_config()
 
 
-def test_schedules_stretch_over_each_players_update_count(reg, tmp_path):  # noqa: F811
+def test_schedules_stretch_over_each_players_update_count(reg, tmp_path):
     from ganlab.training.assemble import build_model
 
-    recipe = tiny(reg, epochs=1, d_steps=2, optimizer={"learning_rate": 0.01, "lr_decay": "linear"}, g_optimizer={"lr_decay": "none"})
+    d_decays = {"learning_rate": 0.01, "lr_decay": "linear"}
+    recipe = tiny(reg, epochs=1, d_steps=2, optimizer=d_decays, g_optimizer={"lr_decay": "none"})
     model = build_model(recipe, (8, 8, 1), total_steps=10)
     assert model.d_optimizer.learning_rate.numpy() == pytest.approx(0.01)
     model.train_on_batch(np.zeros((64, 8, 8, 1), np.float32))  # one step: 2 D updates of 20, 1 G update
@@ -29,12 +30,13 @@ def test_schedules_stretch_over_each_players_update_count(reg, tmp_path):  # noq
     assert model.g_optimizer.learning_rate.numpy() == pytest.approx(0.01)
 
 
-def test_decay_changes_a_run_only_after_it_starts(reg, tmp_path):  # noqa: F811
+def test_decay_changes_a_run_only_after_it_starts(reg, tmp_path):
     from ganlab.training.run import train
 
     constant = train(tiny(reg, epochs=2), out=tmp_path / "constant")
     decayed = train(tiny(reg, epochs=2, optimizer={"lr_decay": "cosine", "decay_start": 0.5}), out=tmp_path / "decayed")
-    with np.load(constant / "checkpoints" / "epoch_0001.npz") as a, np.load(decayed / "checkpoints" / "epoch_0001.npz") as b:
+    first = "checkpoints/epoch_0001.npz"
+    with np.load(constant / first) as a, np.load(decayed / first) as b:
         weights = [k for k in a.files if k.startswith(("generator/", "discriminator/"))]  # optimizer layouts differ
         assert weights and all(np.array_equal(a[k], b[k]) for k in weights)  # steps 1-4 of 8: full rate
     _, a = final_state(constant)
@@ -42,7 +44,7 @@ def test_decay_changes_a_run_only_after_it_starts(reg, tmp_path):  # noqa: F811
     assert meta["step"] == 8 and not np.array_equal(a["generator/00000"], b["generator/00000"])
 
 
-def test_gradient_clipping_bounds_the_update(reg):  # noqa: F811
+def test_gradient_clipping_bounds_the_update(reg):
     from ganlab.training.assemble import build_model
 
     def first_step_change(**optimizer):
@@ -55,6 +57,6 @@ def test_gradient_clipping_bounds_the_update(reg):  # noqa: F811
     assert first_step_change(clip_norm=1e-10) < 0.01 * first_step_change()
 
 
-def test_unknown_schedule_is_a_recipe_error(reg):  # noqa: F811
+def test_unknown_schedule_is_a_recipe_error(reg):
     with pytest.raises(GanlabError, match="lr_decay"):
         tiny(reg, optimizer={"lr_decay": "exponential"})

@@ -51,7 +51,8 @@ def test_same_recipe_and_seed_give_the_same_weights(reg, tmp_path):
 def test_resume_is_exact(reg, tmp_path, ema, info_modes):
     from ganlab.training.run import resume, train
 
-    straight_meta, straight = final_state(train(tiny(reg, epochs=4, ema=ema, info_modes=info_modes), out=tmp_path / "straight"))
+    straight_run = train(tiny(reg, epochs=4, ema=ema, info_modes=info_modes), out=tmp_path / "straight")
+    straight_meta, straight = final_state(straight_run)
     assert any(k.startswith("ema_generator/") for k in straight) == (ema is not None)
     assert any(k.startswith("mode_guess/") for k in straight) == (info_modes > 0)
     run_dir = train(tiny(reg, epochs=2, ema=ema, info_modes=info_modes), out=tmp_path / "stopped")
@@ -172,7 +173,8 @@ def test_kill_during_checkpoint_write_leaves_the_previous_checkpoint_usable(reg,
 def test_concatenated_d_batch_and_uniform_noise_train(reg, tmp_path):
     from ganlab.training.run import train
 
-    meta, state = final_state(train(tiny(reg, epochs=1, d_batch="concat", noise="uniform", d_steps=1), out=tmp_path / "run"))
+    recipe = tiny(reg, epochs=1, d_batch="concat", noise="uniform", d_steps=1)
+    meta, state = final_state(train(recipe, out=tmp_path / "run"))
     assert meta["step"] == 8 and all(np.isfinite(v).all() for v in state.values() if v.dtype.kind == "f")
 
 
@@ -224,3 +226,49 @@ def test_mixed_bfloat16_computes_in_bfloat16_with_float32_weights(reg, tmp_path)
     assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was
     meta, state = final_state(train(recipe, out=tmp_path / "run"))
     assert meta["step"] == 4 and all(np.isfinite(v).all() for v in state.values() if v.dtype.kind == "f")
+
+
+def test_d_validation_logs_ds_accuracy_on_held_out_reals(reg, tmp_path):
+    from ganlab.callbacks.metrics_csv import read_rows
+    from ganlab.training.run import train
+
+    run_dir = train(tiny(reg, epochs=2, d_validation=0.25), out=tmp_path / "run")
+    rows = read_rows(run_dir / "metrics.csv")
+    assert [row["step"] for row in rows] == ["2", "4"]  # 192 of 256 images train: 3 steps of 64, cut to executions of 2
+    for row in rows:
+        assert 0 <= float(row["d_acc_val_real"]) <= 1 and 0 <= float(row["d_acc_train_real"]) <= 1
+    plain = read_rows(train(tiny(reg, epochs=1), out=tmp_path / "plain") / "metrics.csv")
+    assert plain[0]["d_acc_val_real"] == ""
+    with pytest.raises(GanlabError, match="d_validation"):
+        tiny(reg, d_validation=0.9)
+
+
+def test_tensorboard_logs_scalars_and_sample_grids(reg, tmp_path):
+    import tensorflow as tf
+
+    from ganlab.training.run import train
+
+    recipe = tiny(reg, epochs=2, d_validation=0.25)
+    recipe.data["output"]["tensorboard"] = True
+    run_dir = train(recipe, out=tmp_path / "run")
+    tags = {}
+    for events in (run_dir / "tensorboard").glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(events)):
+            for value in event.summary.value:
+                tags.setdefault(value.tag, set()).add(event.step)
+    assert tags["d_loss"] == tags["d_acc_val_real"] == tags["samples"] == {1, 2}
+
+
+def test_tensorboard_without_the_package_is_a_recipe_error(reg, monkeypatch):
+    import importlib.util
+
+    from ganlab.recipe.validate import validate
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "tensorboard" else real_find_spec(name, *a)
+    )
+    data = {**tiny(reg).data, "output": {"tensorboard": True}}
+    data.pop("provenance", None)
+    with pytest.raises(GanlabError, match=r"output.tensorboard.*pip install tensorboard"):
+        validate(data, reg, source="tiny.yaml")
