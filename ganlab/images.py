@@ -1,19 +1,17 @@
 """Image grids as PNG files and a sequence of them as an animated GIF.
 
 Everything here is numpy and imageio only (no TensorFlow), and every file is written
-atomically: to a hidden temp file in the same folder, then renamed into place, so a
-reader (or a crash) never sees half a file.
+atomically (``ganlab.rundir.atomic_path``), so a reader (or a crash) never sees half a file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
+
+from ganlab.rundir import atomic_path
 
 #: Pixel value of the lines between tiles and of the empty cells of the last row.
 SEPARATOR_VALUE = 255
@@ -45,24 +43,6 @@ def to_grid(images, cols: int | None = None) -> np.ndarray:
     return grid[..., 0] if c == 1 else grid
 
 
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temp path next to ``path`` to write to; on success rename it to ``path``.
-
-    The temp name keeps the extension (``.name.tmp.png``), so writers that pick the
-    format from it work. The parent folder is created; on error the temp file is removed.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def save_png(path, images, cols: int | None = None) -> None:
     """Write ``images`` as one PNG grid (see ``to_grid``) to ``path``, atomically."""
     grid = to_grid(images, cols)
@@ -84,11 +64,14 @@ def write_gif(frame_paths, out_path, duration: float = 0.3) -> None:
     frames = [iio.imread(p) for p in frame_paths]
     for p, frame in zip(frame_paths, frames):
         if frame.shape != frames[0].shape:
-            raise ValueError(f"GIF frames must all have one shape: {frame_paths[0]} is {frames[0].shape}, {p} is {frame.shape}")
+            raise ValueError(
+                f"GIF frames must all have one shape: {frame_paths[0]} is {frames[0].shape}, {p} is {frame.shape}"
+            )
     ms = round(duration * 1000)
     durations = [ms] * (len(frames) - 1) + [ms * LAST_FRAME_HOLD]
     with atomic_path(out_path) as tmp:
         # Pillow takes a list of durations only when there are several frames. Its
         # default optimize=True stores partly changed frames with transparency, which
         # Pillow 13 (and so imageio) cannot read back for grayscale GIFs.
-        iio.imwrite(tmp, frames, extension=".gif", duration=durations if len(frames) > 1 else durations[0], loop=0, optimize=False)
+        duration = durations if len(frames) > 1 else durations[0]
+        iio.imwrite(tmp, frames, extension=".gif", duration=duration, loop=0, optimize=False)

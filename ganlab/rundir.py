@@ -1,6 +1,6 @@
 """The run directory: its file names, provenance, atomic writes, saving and loading the generator.
 
-Run directory::
+Run directory (``RunDir`` names every entry; nothing else spells these names)::
 
     recipe.yaml            the resolved recipe, with provenance (versions, plugins)
     metrics.csv            one row per epoch: losses, D accuracies, wall time, quality
@@ -13,25 +13,171 @@ Run directory::
     checkpoints/           the newest complete checkpoints (see ganlab.training.checkpoint)
     generator.keras        the final generator, loadable with keras.models.load_model
                            after ``import ganlab.training.layers`` (or with ``load_generator``)
+    generator_raw.keras    with training.ema: the raw (not averaged) generator
     eval.json              the results of every ``ganlab eval``
+    tensorboard/           with output.tensorboard: the epoch logs and grids, for TensorBoard
+
+Every file is replaced atomically (``atomic_path``), except that metrics.csv is appended
+to, one flushed row per epoch. This module imports neither TensorFlow nor Keras at import
+time, so that ``ganlab.images`` (numpy and imageio only) can use its atomic write.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
+import re
 from pathlib import Path
+
+import yaml
 
 from ganlab import __version__
 from ganlab.errors import GanlabError
 from ganlab.recipe.yaml_io import dump_yaml
+
+RECIPE = "recipe.yaml"
+METRICS = "metrics.csv"
+REAL = "real.png"
+SAMPLES = "samples"
+PROGRESS = "progress.gif"
+LOSSES = "losses.png"
+CHECKPOINTS = "checkpoints"
+GENERATOR = "generator.keras"
+GENERATOR_RAW = "generator_raw.keras"
+EVAL = "eval.json"
+TENSORBOARD = "tensorboard"
+
+_SAMPLE_GRID = re.compile(r"epoch_(\d+)\.png")
+
+
+class RunDir:
+    """The paths of one run directory's entries, by what they hold."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+
+    @property
+    def recipe(self) -> Path:
+        return self.root / RECIPE
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / METRICS
+
+    @property
+    def real(self) -> Path:
+        return self.root / REAL
+
+    @property
+    def samples(self) -> Path:
+        return self.root / SAMPLES
+
+    @property
+    def progress(self) -> Path:
+        return self.root / PROGRESS
+
+    @property
+    def losses(self) -> Path:
+        return self.root / LOSSES
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / CHECKPOINTS
+
+    @property
+    def generator(self) -> Path:
+        return self.root / GENERATOR
+
+    @property
+    def generator_raw(self) -> Path:
+        return self.root / GENERATOR_RAW
+
+    @property
+    def eval_results(self) -> Path:
+        return self.root / EVAL
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.root / TENSORBOARD
+
+    def sample_grid(self, epoch: int) -> Path:
+        """The grid drawn after ``epoch`` (1-based)."""
+        return self.samples / f"epoch_{epoch:04d}.png"
+
+    def sample_grids(self) -> list[tuple[int, Path]]:
+        """(epoch, path) of every sample grid there is, in epoch order; other files are ignored."""
+        found = []
+        for path in self.samples.glob("epoch_*.png"):
+            match = _SAMPLE_GRID.fullmatch(path.name)
+            if match:
+                found.append((int(match.group(1)), path))
+        return sorted(found)
+
+
+# -- atomic writes ------------------------------------------------------------------------
+
+
+def temp_path(path) -> Path:
+    """Where ``atomic_path`` writes ``path`` first: hidden, next to it, with its extension
+    (``.name.tmp.png``), so writers that pick the format from the extension work and
+    globs such as ``epoch_*.npz`` never see it."""
+    path = Path(path)
+    return path.with_name(f".{path.stem}.tmp{path.suffix}")
+
+
+def leftover_temps(folder) -> list[Path]:
+    """Temp files in ``folder`` that a killed process left: ``atomic_path``'s, and the
+    ``NAME.tmp`` files that earlier ganlab versions wrote."""
+    folder = Path(folder)
+    return sorted({*folder.glob(".*.tmp.*"), *folder.glob("*.tmp")})
+
+
+@contextlib.contextmanager
+def atomic_path(path, sync: bool = False):
+    """Yield a temp path next to ``path`` to write to; on success rename it to ``path``.
+
+    A reader (or a crash) never sees half a file. The parent folder is created; on error
+    the temp file is removed. With ``sync`` the file is flushed to disk before the rename
+    and the folder after it, so that a power cut leaves the old file or the new one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(path)
+    try:
+        yield tmp
+        if sync:
+            _fsync(tmp, os.O_RDWR)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if sync:
+        try:
+            _fsync(path.parent, os.O_RDONLY)
+        except OSError:
+            pass  # a folder cannot be opened for syncing on some systems
+
+
+def _fsync(path, flags):
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# -- creating a run directory and its recipe ------------------------------------------------
 
 
 def new_run_dir(recipe, out=None) -> Path:
     if out:
         run_dir = Path(out)
         if run_dir.exists() and any(run_dir.iterdir()):
-            raise GanlabError(f"--out {run_dir}: folder exists and is not empty; choose a new one, or continue it with --resume {run_dir}")
+            raise GanlabError(
+                f"--out {run_dir}: folder exists and is not empty; choose a new one, "
+                f"or continue it with --resume {run_dir}"
+            )
     else:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         base = Path(recipe["output"]["dir"]) / f"{Path(recipe.source).stem}-{stamp}"
@@ -45,12 +191,14 @@ def new_run_dir(recipe, out=None) -> Path:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise GanlabError(f"cannot write run directory {run_dir}: {exc.strerror or exc}; choose another with --out") from None
+        raise GanlabError(
+            f"cannot write run directory {run_dir}: {exc.strerror or exc}; choose another with --out"
+        ) from None
     return run_dir
 
 
 def provenance(recipe) -> dict:
-    import keras
+    import keras  # here, not at the top: see the module docstring
     import tensorflow as tf
 
     return {
@@ -67,25 +215,10 @@ def provenance(recipe) -> dict:
 
 def write_recipe(recipe, run_dir, output_range, classes=None):
     """The resolved recipe with its provenance, G's output range and (conditional) class count."""
-    text = dump_yaml({**recipe.data, "provenance": {**provenance(recipe), "output_range": list(output_range), "num_classes": classes}})
-    tmp = Path(run_dir) / "recipe.yaml.tmp"
-    tmp.write_text(text)
-    os.replace(tmp, Path(run_dir) / "recipe.yaml")
-
-
-def save_model(model, path):
-    tmp = path.with_name(path.stem + ".tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
-
-
-def load_generator(path):
-    """A saved generator; imports ganlab.training.layers first so that Keras can rebuild its HashDropout."""
-    import keras
-
-    import ganlab.training.layers  # noqa: F401  (registers ganlab's layers with Keras' deserialiser)
-
-    return keras.models.load_model(path, compile=False)
+    stored = {**provenance(recipe), "output_range": list(output_range), "num_classes": classes}
+    text = dump_yaml({**recipe.data, "provenance": stored})
+    with atomic_path(RunDir(run_dir).recipe) as tmp:
+        tmp.write_text(text)
 
 
 def stored_output_range(recipe_path):
@@ -99,7 +232,23 @@ def stored_num_classes(recipe_path):
 
 
 def _stored_provenance(recipe_path):
-    import yaml
-
     stored = yaml.safe_load(Path(recipe_path).read_text()) or {}
     return stored.get("provenance") or {}
+
+
+# -- saving and loading generators ------------------------------------------------------------
+
+
+def save_model(model, path):
+    """Save a Keras model to ``path`` (``.keras``), atomically."""
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+
+
+def load_generator(path):
+    """A saved generator; imports ganlab.training.layers first so that Keras can rebuild its HashDropout."""
+    import keras  # here, not at the top: see the module docstring
+
+    import ganlab.training.layers  # noqa: F401  (registers ganlab's layers with Keras' deserialiser)
+
+    return keras.models.load_model(path, compile=False)

@@ -7,7 +7,6 @@ class, and without it the labels cycle through the classes (0, 1, ..., K-1, 0, .
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ import yaml
 
 from ganlab.errors import GanlabError
 from ganlab.images import save_png
-from ganlab.rundir import load_generator, stored_num_classes, stored_output_range
+from ganlab.rundir import RunDir, atomic_path, load_generator, stored_num_classes, stored_output_range
 
 
 def to_unit(images, output_range):
@@ -67,18 +66,22 @@ def sample(run_dir, output, n=64, seed=0, label=None):
         raise GanlabError(f"-n {n}: the number of images must be at least 1")
     if output.suffix.lower() not in (".png", ".npz"):
         raise GanlabError(f"-o {output}: write a .png grid or an .npz array file")
-    model_path = run_dir / "generator.keras"
-    recipe_path = run_dir / "recipe.yaml"
+    files = RunDir(run_dir)
+    recipe_path, model_path = files.recipe, files.generator
     for path in (recipe_path, model_path):
         if not path.is_file():
-            raise GanlabError(f"{run_dir}: no {path.name}; sample a finished run (or finish it with --resume {run_dir})")
+            raise GanlabError(
+                f"{run_dir}: no {path.name}; sample a finished run (or finish it with --resume {run_dir})"
+            )
     if not output.parent.exists():
         raise GanlabError(f"-o {output}: folder {output.parent} does not exist")
     training = yaml.safe_load(recipe_path.read_text())["training"]
 
     classes = stored_num_classes(recipe_path)
     if label is not None and classes is None:
-        raise GanlabError(f"--label {label}: {run_dir} is an unconditional run (its generator takes no labels); leave --label out")
+        raise GanlabError(
+            f"--label {label}: {run_dir} is an unconditional run (its generator takes no labels); leave --label out"
+        )
     if label is not None and not 0 <= label < classes:
         raise GanlabError(f"--label {label}: {run_dir} has classes 0 to {classes - 1}")
     labels, drawn = None, ""
@@ -88,12 +91,11 @@ def sample(run_dir, output, n=64, seed=0, label=None):
         labels, drawn = cycling_labels(n, classes), f" of classes 0..{classes - 1} in turn"
 
     generator = load_generator(model_path)
-    images = draw(generator, n, training["latent_dim"], training["noise"], stored_output_range(recipe_path), seed, labels=labels)
+    output_range = stored_output_range(recipe_path)
+    images = draw(generator, n, training["latent_dim"], training["noise"], output_range, seed, labels=labels)
     if output.suffix.lower() == ".npz":
-        tmp = output.with_name(output.name + ".tmp")
-        with open(tmp, "wb") as f:
+        with atomic_path(output) as tmp, open(tmp, "wb") as f:
             np.savez_compressed(f, images=images, **({} if labels is None else {"labels": labels}))
-        os.replace(tmp, output)
     else:
         save_png(output, images)
     print(f"ganlab: wrote {n} samples{drawn} to {output}")

@@ -36,6 +36,17 @@ def largest_difference(state, expected) -> float:
     return max(float(np.max(np.abs(state[k].astype(float) - expected[k].astype(float)))) for k in expected)
 
 
+class Generate:
+    """A stand-in for G(z) in callback tests: a different gray level on every call."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self):
+        self.calls += 1
+        return np.full((4, 5, 5, 1), self.calls / 20)
+
+
 UNREACHABLE = "http://127.0.0.1:9/"  # the discard port: nothing listens there
 
 

@@ -4,7 +4,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from ganlab.images import LAST_FRAME_HOLD, SEPARATOR_VALUE, SEPARATOR_WIDTH, atomic_path, save_png, to_grid, write_gif
+from ganlab.images import LAST_FRAME_HOLD, SEPARATOR_VALUE, SEPARATOR_WIDTH, save_png, to_grid, write_gif
 
 SEP = SEPARATOR_WIDTH
 
@@ -51,17 +51,6 @@ def test_png_round_trip_and_no_temp_files(tmp_path, channels):
     save_png(path, images)
     np.testing.assert_array_equal(iio.imread(path), to_grid(images))
     assert [p.name for p in path.parent.iterdir()] == ["grid.png"]
-
-
-def test_failed_write_keeps_the_old_file_and_removes_the_temp(tmp_path):
-    path = tmp_path / "grid.png"
-    path.write_bytes(b"old")
-    with pytest.raises(RuntimeError):
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(b"half")
-            raise RuntimeError("killed mid-write")
-    assert path.read_bytes() == b"old"
-    assert list(tmp_path.iterdir()) == [path]
 
 
 def frames(tmp_path, n, channels=1, size=6):

@@ -16,20 +16,27 @@ Keras calls callbacks in list order at every hook, so the order carries meaning:
 
 from __future__ import annotations
 
-from ganlab.callbacks.control import Checkpointer, NaNStop, StepLimit
+from ganlab.callbacks.checkpointer import Checkpointer
+from ganlab.callbacks.d_validation import DValidation
 from ganlab.callbacks.health import HealthCheck
+from ganlab.callbacks.loss_plot import LossPlot
+from ganlab.callbacks.metrics_csv import MetricsCSV
 from ganlab.callbacks.quality import QualityCheck
-from ganlab.callbacks.recording import DValidation, LossPlot, MetricsCSV, SampleGrids, TensorBoardLog
+from ganlab.callbacks.sample_grids import SampleGrids
 from ganlab.callbacks.standing_statistics import StandingStatistics, sample_count
+from ganlab.callbacks.stopping import NaNStop, StepLimit
+from ganlab.callbacks.tensorboard_log import TensorBoardLog
 from ganlab.sampling import cycling_labels, draw, fixed_z, grid_inputs, to_unit
 
 
-def default_callbacks(recipe, model, run_dir, epochs, initial_epoch, initial_step, classes=None, judge=None, validation=None):
+def default_callbacks(
+    recipe, model, run_dir, epochs, initial_epoch, initial_step, classes=None, judge=None, validation=None
+):
     """``(callbacks, nan_stop)`` for training ``model`` on ``recipe`` into ``run_dir``.
 
     ``epochs`` is the run's last epoch and ``initial_epoch``/``initial_step`` where this
-    fit starts; ``classes`` the class count of a conditional GAN; ``judge`` (an
-    ``ganlab.evaluation.evaluate.Judge``) turns on quality checks; ``validation`` is
+    fit starts; ``classes`` the class count of a conditional GAN; ``judge`` (a
+    ``ganlab.evaluation.judge.Judge``) turns on quality checks; ``validation`` is
     ``(training images, held-out images, (training labels, held-out labels))`` for
     ``training.d_validation``. ``nan_stop.bad_step`` tells the caller whether training diverged.
     """
@@ -49,10 +56,12 @@ def default_callbacks(recipe, model, run_dir, epochs, initial_epoch, initial_ste
         callbacks.append(StepLimit(t["steps"]))
     if validation is not None:
         images, held_out, labels = validation
-        callbacks.append(DValidation(model.discriminator, images, held_out, output_range, model.adversarial_loss.threshold, labels))
+        threshold = model.adversarial_loss.threshold
+        callbacks.append(DValidation(model.discriminator, images, held_out, output_range, threshold, labels))
     if judge is not None:
         def sample(n):
-            return draw(model.sampler, n, t["latent_dim"], t["noise"], output_range, t["seed"] + 1, labels=labels_for(n))
+            seed = t["seed"] + 1
+            return draw(model.sampler, n, t["latent_dim"], t["noise"], output_range, seed, labels=labels_for(n))
 
         callbacks.append(QualityCheck(judge, sample, out["eval_every"], epochs))
     health = HealthCheck(num_classes=judge.num_classes if judge else None)

@@ -1,9 +1,9 @@
 """Warnings a person running headless needs: signs that a GAN run has gone wrong.
 
 Each warning is one line on stderr and is also written to the ``health`` column of
-metrics.csv (``MetricsCSV(health=...)`` reads ``HealthCheck.message``, so it must come
-after ``HealthCheck`` in the callback list), so a run can be judged without looking at
-its images. The message is not put into Keras' logs: the progress bar averages those.
+metrics.csv (``MetricsCSV(health=...)`` reads ``HealthCheck.message``; ``defaults.py``
+orders the two), so a run can be judged without looking at its images. The message is
+not put into Keras' logs: the progress bar averages those.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ class HealthCheck(keras.callbacks.Callback):
     D's loss is near zero, G's gradients carry little information, and the samples stop
     improving.
 
-    Mode collapse: on ``patience_collapse`` quality checks in a row (``QualityCheck``,
-    which must come before this callback) the generated class histogram misses classes
+    Mode collapse: on ``patience_collapse`` quality checks in a row (the values
+    ``QualityCheck`` put into the epoch's logs) the generated class histogram misses classes
     (fewer than ``min_covered`` of ``num_classes`` with a 5% share) or is far from
     uniform (KL above ``max_kl``).
     """

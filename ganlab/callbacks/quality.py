@@ -1,17 +1,19 @@
 """Quick sample-quality checks during training (``output.eval_every``).
 
 Every N epochs G draws a fixed set of samples; ganlab's classifier scores them, and the
-classifier score, classes covered, KL to uniform and FID go into the epoch's logs, so
-``MetricsCSV`` records them and ``HealthCheck`` can warn about mode collapse. The
-real-data baseline at the same count is printed once at the start, because a FID value
-means something only beside it. The full set of metrics is ``ganlab eval``'s job.
+quick metrics (``metric_table.QUICK``: classifier score, classes covered, KL to uniform,
+FID) go into the epoch's logs, so ``MetricsCSV`` records them and ``HealthCheck`` can warn
+about mode collapse. The real-data baseline at the same count is printed once at the
+start, because a FID value means something only beside it. The full set of metrics is
+``ganlab eval``'s job.
 """
 
 from __future__ import annotations
 
 import keras
 
-from ganlab.evaluation.evaluate import quick_score
+from ganlab.evaluation.metric_table import QUICK
+from ganlab.evaluation.scores import quick_score
 
 #: Samples per quick check: enough for a stable class histogram, cheap on a CPU.
 QUICK_SAMPLES = 1000
@@ -40,5 +42,4 @@ class QualityCheck(keras.callbacks.Callback):
             return
         probs, features = self.judge.classify(self.sample(self.n))
         row = quick_score(probs, features, self.judge.reference_features(self.n), self.judge.num_classes)
-        row.pop("class_histogram")
-        logs.update(row)
+        logs.update({key: row[key] for key in QUICK})

@@ -56,7 +56,10 @@ def class_accuracy(probs, requested, num_classes: int) -> list:
     """
     predicted = np.asarray(probs, np.float64).argmax(axis=1)
     requested = np.asarray(requested)
-    return [float(np.mean(predicted[requested == k] == k)) if np.any(requested == k) else float("nan") for k in range(num_classes)]
+    return [
+        float(np.mean(predicted[requested == k] == k)) if np.any(requested == k) else float("nan")
+        for k in range(num_classes)
+    ]
 
 
 def _sqrt_psd(matrix):

@@ -5,23 +5,23 @@ state), both optimizers' variables (step counters, Adam moments), the noise seed
 and the epoch and step reached. The data order needs no state: it is a function of
 (seed, step), see :mod:`ganlab.training.stream`.
 
-Files are written to ``<name>.tmp`` and renamed into place only once complete and
-synced, so a process killed mid-write leaves the previous checkpoint usable.
+Files are written to a hidden temp file and renamed into place only once complete and
+synced (``ganlab.rundir.atomic_path``), so a process killed mid-write leaves the previous
+checkpoint usable; the next save removes what it left.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from ganlab.errors import GanlabError
+from ganlab.rundir import RunDir, atomic_path, leftover_temps
 from ganlab.training import infogan
 
-FOLDER = "checkpoints"
 KEEP = 2  # the newest complete checkpoints kept; older ones are removed
 
 
@@ -42,8 +42,7 @@ def state_groups(model) -> dict:
 
 
 def save(model, run_dir, epoch: int, step: int) -> Path:
-    folder = Path(run_dir) / FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = RunDir(run_dir).checkpoints
     arrays = {
         f"{group}/{i:05d}": np.asarray(v.numpy())
         for group, variables in state_groups(model).items()
@@ -51,29 +50,13 @@ def save(model, run_dir, epoch: int, step: int) -> Path:
     }
     meta = {"epoch": epoch, "step": step, "format": 1}
     path = folder / f"epoch_{epoch:04d}.npz"
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    with atomic_path(path, sync=True) as tmp, open(tmp, "wb") as f:
         np.savez(f, __meta__=np.array(json.dumps(meta)), **arrays)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _sync_dir(folder)
     for old in sorted(folder.glob("epoch_*.npz"))[:-KEEP]:
         old.unlink()
-    for leftover in folder.glob("*.tmp"):  # from a process killed mid-write
+    for leftover in leftover_temps(folder):  # from a process killed mid-write
         leftover.unlink()
     return path
-
-
-def _sync_dir(folder):
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def read_meta(path) -> dict:
@@ -91,7 +74,7 @@ def read_meta(path) -> dict:
 
 def latest(run_dir):
     """(path, meta) of the newest checkpoint that reads back completely, or None."""
-    for path in sorted((Path(run_dir) / FOLDER).glob("epoch_*.npz"), reverse=True):
+    for path in sorted(RunDir(run_dir).checkpoints.glob("epoch_*.npz"), reverse=True):  # temp files are hidden
         try:
             return path, read_meta(path)
         except ValueError:

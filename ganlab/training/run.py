@@ -16,10 +16,10 @@ import numpy as np
 from ganlab.callbacks.defaults import default_callbacks
 from ganlab.components.loading import load_registry
 from ganlab.errors import GanlabError, TrainingDiverged
-from ganlab.evaluation.evaluate import Judge
+from ganlab.evaluation.judge import Judge
 from ganlab.images import save_png
 from ganlab.recipe.validate import load_recipe
-from ganlab.rundir import new_run_dir, save_model, write_recipe
+from ganlab.rundir import RunDir, new_run_dir, save_model, write_recipe
 from ganlab.training import checkpoint, distribute
 from ganlab.training.assemble import build_model, load_data, num_classes
 from ganlab.training.stream import hold_out, real_stream, steps_per_epoch
@@ -38,13 +38,16 @@ def train(recipe, out=None) -> Path:
     """
     task = distribute.check(recipe["distribute"])
     if task is not None and out is None:
-        raise GanlabError("distribute.strategy multi_worker: give --out RUN_DIR, the same on every worker, so that a restarted cluster finds its checkpoints")
+        raise GanlabError(
+            "distribute.strategy multi_worker: give --out RUN_DIR, the same on every worker, "
+            "so that a restarted cluster finds its checkpoints"
+        )
     placement = distribute.place(recipe["distribute"])
     data = load_data(recipe)
     resume_from = made_here = None
     if not placement.is_chief:
         run_dir = Path(out)
-    elif task is not None and (Path(out) / "recipe.yaml").is_file():
+    elif task is not None and RunDir(out).recipe.is_file():
         run_dir, resume_from = Path(out), _restart_point(recipe, Path(out))
     else:
         fresh = out is None or not Path(out).exists()
@@ -63,15 +66,18 @@ def train(recipe, out=None) -> Path:
 def _restart_point(recipe, run_dir):
     """The checkpoint a restarted multi-worker chief continues from (None: none written yet)."""
     # Read back as the CLI reads recipes, so that keys added to ganlab since do not differ.
-    changed = changed_keys(load_recipe(run_dir / "recipe.yaml", load_registry()).data, recipe.data)
+    changed = changed_keys(load_recipe(RunDir(run_dir).recipe, load_registry()).data, recipe.data)
     if changed:
-        raise GanlabError(f"--out {run_dir} holds a run of another recipe (these differ: {', '.join(changed)}); choose a new --out")
+        raise GanlabError(
+            f"--out {run_dir} holds a run of another recipe (these differ: {', '.join(changed)}); choose a new --out"
+        )
     found = checkpoint.latest(run_dir)
     if found is None:
         print(f"ganlab: restarting {run_dir} from the beginning: no checkpoint was written", flush=True)
         return None
-    print(f"ganlab: restarting {run_dir} from {found[0].name} (epoch {found[1]['epoch']}, step {found[1]['step']})", flush=True)
-    return found[0]
+    path, meta = found
+    print(f"ganlab: restarting {run_dir} from {path.name} (epoch {meta['epoch']}, step {meta['step']})", flush=True)
+    return path
 
 
 def flatten(data, prefix="") -> dict:
@@ -89,14 +95,17 @@ def changed_keys(old: dict, new: dict) -> list:
     """Key paths whose values differ between two recipes, except those a resumed run may change."""
     old, new = flatten(old), flatten(new)
     return sorted(
-        k for k in set(old) | set(new) if old.get(k) != new.get(k) and k not in RESUMABLE_CHANGES and not k.startswith("distribute.")
+        k
+        for k in set(old) | set(new)
+        if old.get(k) != new.get(k) and k not in RESUMABLE_CHANGES and not k.startswith("distribute.")
     )
 
 
 def resume(run_dir, registry, overrides=()) -> Path:
     """Continue ``run_dir`` from its newest complete checkpoint."""
     run_dir = Path(run_dir)
-    stored = run_dir / "recipe.yaml"
+    files = RunDir(run_dir)
+    stored = files.recipe
     if not stored.is_file():
         raise GanlabError(f"--resume {run_dir}: no recipe.yaml there; is it a ganlab run directory?")
     before = load_recipe(stored, registry)
@@ -104,12 +113,15 @@ def resume(run_dir, registry, overrides=()) -> Path:
     changed = changed_keys(before.data, recipe.data)
     if changed:
         raise GanlabError(
-            f"--resume {run_dir}: only the training length (training.epochs/steps) and distribute settings may change; these differ: {', '.join(changed)}"
+            f"--resume {run_dir}: only the training length (training.epochs/steps) and distribute settings "
+            f"may change; these differ: {', '.join(changed)}"
         )
     task = distribute.check(recipe["distribute"])
     found = checkpoint.latest(run_dir)
     if found is None and (task is None or task.is_chief):  # other workers take the chief's state
-        raise GanlabError(f"--resume {run_dir}: no complete checkpoint in {run_dir / checkpoint.FOLDER}; start a new run instead")
+        raise GanlabError(
+            f"--resume {run_dir}: no complete checkpoint in {files.checkpoints}; start a new run instead"
+        )
     placement = distribute.place(recipe["distribute"])
     data = load_data(recipe)
     path = None
@@ -128,14 +140,74 @@ def _fit(recipe, run_dir, data, resume_from, placement):
 
 def _train(recipe, run_dir, data, resume_from, placement):
     t, out = recipe["training"], recipe["output"]
-    images_per_step = t["batch_size"] * t["d_steps"]
+    files = RunDir(run_dir)
     classes = num_classes(recipe, data)
+    images, labels, validation = _hold_out(t, data, classes)
+    spe, per_call, jit, epochs = _schedule(t, len(images), placement, f"dataset '{recipe['data']['name']}'")
+
+    # Before the seed is set: training the classifier (first use) draws random numbers.
+    judge = Judge(data, recipe["data"]["name"]) if out["eval_every"] else None
+    keras.utils.set_random_seed(t["seed"])
+    total = t["steps"] if t["steps"] is not None else epochs * spe
+    model = build_model(
+        recipe, data.image_shape, per_call, placement, jit_compile=jit, total_steps=total, classes=classes
+    )
+    epoch0, step0 = _starting_point(model, resume_from, placement)
+    if epoch0 >= epochs or (t["steps"] is not None and step0 >= t["steps"]):
+        raise GanlabError(
+            f"{run_dir} is already trained to epoch {epoch0} (step {step0}); "
+            "raise training.epochs or training.steps with --set to continue"
+        )
+
+    output_range = getattr(model.generator, "output_range", (-1.0, 1.0))
+    if not files.real.exists():
+        pick = np.random.default_rng(t["seed"]).choice(len(data), min(out["grid"] ** 2, len(data)), replace=False)
+        save_png(files.real, data.images[np.sort(pick)] / 255.0)
+    write_recipe(recipe, run_dir, output_range, classes)
+
+    callbacks, nan_stop = default_callbacks(recipe, model, run_dir, epochs, epoch0, step0, classes, judge, validation)
+    stream = real_stream(
+        images, t["batch_size"] * t["d_steps"], t["seed"], output_range,
+        start_step=step0, d_steps=t["d_steps"], replicas=placement.replicas, labels=labels,
+    )
+    verbose = 1 if sys.stdout.isatty() else 2
+    try:
+        model.fit(
+            stream, epochs=epochs, initial_epoch=epoch0, steps_per_epoch=spe, callbacks=callbacks, shuffle=False,
+            verbose=verbose,
+        )
+    except OSError as exc:
+        raise GanlabError(
+            f"cannot write to {run_dir}: {exc.strerror or exc}; the last complete checkpoint is kept, "
+            f"continue with --resume {run_dir}"
+        ) from None
+    if nan_stop.bad_step is not None:
+        step, key, value = nan_stop.bad_step
+        kept = checkpoint.latest(run_dir)
+        where = f"the last good checkpoint is {kept[0]}" if kept else "no checkpoint was written before it"
+        raise TrainingDiverged(f"{key} became {value} at step {step}: training stopped; {where}")
+    save_model(model.sampler, files.generator)
+    if model.ema_generator is not None:
+        save_model(model.generator, files.generator_raw)
+    print(f"ganlab: done: {run_dir}", flush=True)
+
+
+def _hold_out(t, data, classes):
+    """(training images, their labels, ``validation`` for ``default_callbacks``): with
+    ``training.d_validation`` some real images (and their labels) are held out of training."""
     labels = None if classes is None else data.labels  # a conditional GAN trains on (images, labels)
-    images, held_out = (data.images, None) if not t["d_validation"] else hold_out(data.images, t["d_validation"], t["seed"])
+    if not t["d_validation"]:
+        return data.images, labels, None
+    images, held_out = hold_out(data.images, t["d_validation"], t["seed"])
     held_out_labels = None
-    if t["d_validation"] and labels is not None:  # the same seed holds out the same images' labels
+    if labels is not None:  # the same seed holds out the same images' labels
         labels, held_out_labels = hold_out(labels, t["d_validation"], t["seed"])
-    spe = steps_per_epoch(len(images), images_per_step, f"dataset '{recipe['data']['name']}'")
+    return images, labels, (images, held_out, (labels, held_out_labels))
+
+
+def _schedule(t, n_images, placement, what):
+    """(steps per epoch, steps per execution, jit_compile, epochs) for ``n_images`` training images."""
+    spe = steps_per_epoch(n_images, t["batch_size"] * t["d_steps"], what)
     if t["steps"] is not None:
         spe = min(spe, t["steps"])
     jit, per_call = distribute.execution(placement, t["jit_compile"], min(t["steps_per_execution"], spe))
@@ -143,12 +215,11 @@ def _train(recipe, run_dir, data, resume_from, placement):
     # Keras runs whole executions, so an epoch is a multiple of steps_per_execution.
     spe -= spe % per_call
     epochs = math.ceil(t["steps"] / spe) if t["steps"] is not None else t["epochs"]
+    return spe, per_call, jit, epochs
 
-    # Before the seed is set: training the classifier (first use) draws random numbers.
-    judge = Judge(data, recipe["data"]["name"]) if out["eval_every"] else None
-    keras.utils.set_random_seed(t["seed"])
-    total = t["steps"] if t["steps"] is not None else epochs * spe
-    model = build_model(recipe, data.image_shape, per_call, placement, jit_compile=jit, total_steps=total, classes=classes)
+
+def _starting_point(model, resume_from, placement):
+    """(epoch, step) this fit starts from, restoring ``resume_from`` into ``model`` if given."""
     epoch0 = step0 = 0
     if resume_from is not None:
         meta = checkpoint.restore(model, resume_from)
@@ -156,28 +227,4 @@ def _train(recipe, run_dir, data, resume_from, placement):
     if placement.task is not None:  # workers take the chief's state, whatever their own disks hold
         variables = [v for group in checkpoint.state_groups(model).values() for v in group]
         epoch0, step0 = distribute.from_chief(placement, variables, (epoch0, step0))
-    if epoch0 >= epochs or (t["steps"] is not None and step0 >= t["steps"]):
-        raise GanlabError(f"{run_dir} is already trained to epoch {epoch0} (step {step0}); raise training.epochs or training.steps with --set to continue")
-
-    output_range = getattr(model.generator, "output_range", (-1.0, 1.0))
-    if not (Path(run_dir) / "real.png").exists():
-        pick = np.random.default_rng(t["seed"]).choice(len(data), min(out["grid"] ** 2, len(data)), replace=False)
-        save_png(Path(run_dir) / "real.png", data.images[np.sort(pick)] / 255.0)
-    write_recipe(recipe, run_dir, output_range, classes)
-
-    validation = None if held_out is None else (images, held_out, (labels, held_out_labels))
-    callbacks, nan_stop = default_callbacks(recipe, model, run_dir, epochs, epoch0, step0, classes, judge, validation)
-    stream = real_stream(images, images_per_step, t["seed"], output_range, start_step=step0, d_steps=t["d_steps"], replicas=placement.replicas, labels=labels)
-    try:
-        model.fit(stream, epochs=epochs, initial_epoch=epoch0, steps_per_epoch=spe, callbacks=callbacks, shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
-    except OSError as exc:
-        raise GanlabError(f"cannot write to {run_dir}: {exc.strerror or exc}; the last complete checkpoint is kept, continue with --resume {run_dir}") from None
-    if nan_stop.bad_step is not None:
-        step, key, value = nan_stop.bad_step
-        kept = checkpoint.latest(run_dir)
-        where = f"the last good checkpoint is {kept[0]}" if kept else "no checkpoint was written before it"
-        raise TrainingDiverged(f"{key} became {value} at step {step}: training stopped; {where}")
-    save_model(model.sampler, Path(run_dir) / "generator.keras")
-    if model.ema_generator is not None:
-        save_model(model.generator, Path(run_dir) / "generator_raw.keras")
-    print(f"ganlab: done: {run_dir}", flush=True)
+    return epoch0, step0

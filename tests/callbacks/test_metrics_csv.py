@@ -1,4 +1,4 @@
-"""The callbacks that fill a run directory, driven by hand and under a real ``fit``."""
+"""metrics.csv: its rows and columns, resumes, and the callbacks that fill a run directory under a real ``fit``."""
 
 import csv
 import math
@@ -6,55 +6,13 @@ import math
 import imageio.v3 as iio
 import keras
 import numpy as np
-import pytest
 
-from ganlab.callbacks.recording import COLUMNS, LossPlot, MetricsCSV, SampleGrids, read_rows, sample_paths
+from ganlab.callbacks.loss_plot import LossPlot
+from ganlab.callbacks.metrics_csv import COLUMNS, MetricsCSV, read_rows
+from ganlab.callbacks.sample_grids import SampleGrids
+from tests.helpers import Generate
 
 LOGS = {"d_loss": 0.693147182, "g_loss": 1.25, "d_acc_real": 0.5, "d_acc_fake": 0.75}
-
-
-class Generate:
-    """A stand-in for G(z): a different gray level on every call."""
-
-    def __init__(self):
-        self.calls = 0
-
-    def __call__(self):
-        self.calls += 1
-        return np.full((4, 5, 5, 1), self.calls / 20)
-
-
-def test_sample_grids_on_the_right_epochs(tmp_path):
-    cb = SampleGrids(tmp_path, Generate(), every=3, final_epoch=7)
-    for epoch in range(7):
-        cb.on_epoch_end(epoch)
-    assert [p.name for p in sample_paths(tmp_path)] == ["epoch_0003.png", "epoch_0006.png", "epoch_0007.png"]
-    cb.on_train_end()
-    assert iio.imread(tmp_path / "progress.gif", index=None).shape[0] == 3
-
-
-def test_progress_gif_includes_grids_from_before_a_resume(tmp_path):
-    generate = Generate()
-    first = SampleGrids(tmp_path, generate)
-    for epoch in range(2):
-        first.on_epoch_end(epoch)
-    (tmp_path / "samples" / "epoch_notes.png").write_bytes(b"not a grid")  # ignored
-    first.on_epoch_end(2)  # an epoch whose checkpoint was lost: trained again after the resume
-    resumed = SampleGrids(tmp_path, generate, final_epoch=10, initial_epoch=2)
-    assert [p.name for p in sample_paths(tmp_path)] == ["epoch_0001.png", "epoch_0002.png"]
-    for epoch in range(2, 10):
-        resumed.on_epoch_end(epoch)
-    resumed.on_train_end()
-    names = [p.name for p in sample_paths(tmp_path)]
-    assert names == [f"epoch_{i:04d}.png" for i in range(1, 11)]  # 10 after 9: sorted by number
-    gif = iio.imread(tmp_path / "progress.gif", index=None)
-    assert gif.shape[0] == 10
-    assert np.all(np.diff(gif[:, 0, 0].astype(int), axis=0) > 0)  # epoch order: brighter each time
-
-
-def test_no_grids_no_gif(tmp_path):
-    SampleGrids(tmp_path, Generate(), every=5).on_train_end()
-    assert not (tmp_path / "progress.gif").exists()
 
 
 def run_epochs(cb, epochs, batches=4, logs=LOGS):
@@ -134,26 +92,6 @@ def test_each_row_is_on_disk_before_training_ends(tmp_path):
     cb.on_epoch_end(0, LOGS)
     assert len(read_rows(tmp_path / "metrics.csv")) == 1
     cb.on_train_end()
-
-
-@pytest.mark.parametrize("epochs", [1, 5])
-def test_loss_plot(tmp_path, epochs):
-    metrics, plot = MetricsCSV(tmp_path), LossPlot(tmp_path)
-    metrics.on_train_begin()
-    for epoch in range(epochs):
-        metrics.on_epoch_begin(epoch)
-        metrics.on_epoch_end(epoch, {"d_loss": 0.7 - 0.1 * epoch, "g_loss": 0.7 + 0.2 * epoch, "d_acc_real": 0.5 + 0.1 * epoch, "d_acc_fake": 0.6})
-        plot.on_epoch_end(epoch)
-    metrics.on_train_end()
-    image = iio.imread(tmp_path / "losses.png")
-    assert image.ndim == 3 and image.shape[0] > 300 and image.shape[1] > 300
-    assert image.std() > 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["losses.png", "metrics.csv"]
-
-
-def test_loss_plot_without_metrics_draws_nothing(tmp_path):
-    LossPlot(tmp_path).on_epoch_end(0)
-    assert not (tmp_path / "losses.png").exists()
 
 
 def test_under_a_real_fit(tmp_path):

@@ -1,12 +1,10 @@
-"""Callbacks that steer training rather than record it: checkpoints, the NaN stop, the step limit."""
+"""Callbacks that stop training: at the first NaN or infinite loss, and at ``training.steps``."""
 
 from __future__ import annotations
 
 import math
 
 import keras
-
-from ganlab.training import checkpoint
 
 
 class NaNStop(keras.callbacks.Callback):
@@ -36,20 +34,3 @@ class StepLimit(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if int(self.model.g_optimizer.iterations.numpy()) >= self.steps:
             self.model.stop_training = True
-
-
-class Checkpointer(keras.callbacks.Callback):
-    """Save a checkpoint every ``every`` epochs and after the last one; never a NaN state."""
-
-    def __init__(self, run_dir, every, final_epoch, nan_stop):
-        super().__init__()
-        self.run_dir, self.every, self.final_epoch, self.nan_stop = run_dir, every, final_epoch, nan_stop
-        self.last = None
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.nan_stop.bad_step is not None:
-            return
-        done = epoch + 1
-        if done % self.every == 0 or done == self.final_epoch or self.model.stop_training:
-            step = int(self.model.g_optimizer.iterations.numpy())
-            self.last = checkpoint.save(self.model, self.run_dir, done, step)

@@ -4,7 +4,7 @@ import csv
 import io
 
 from ganlab.callbacks.health import HealthCheck
-from ganlab.callbacks.recording import MetricsCSV
+from ganlab.callbacks.metrics_csv import MetricsCSV
 
 
 def drive(tmp_path, accuracies):
@@ -52,7 +52,9 @@ def drive_quality(checks, num_classes=10):
 def test_mode_collapse_is_reported_after_two_quality_checks_in_a_row():
     printed, column = drive_quality([(10, 0.01), (3, 1.2), None, (4, 0.9), (10, 0.02)])
     assert column[:3] == ["", "", ""] and column[4] == ""
-    assert column[3].startswith("samples cover 4 of 10 classes (KL to uniform 0.900) on 2 quality checks: mode collapse")
+    assert column[3].startswith(
+        "samples cover 4 of 10 classes (KL to uniform 0.900) on 2 quality checks: mode collapse"
+    )
     assert printed.strip().splitlines() == [f"ganlab: warning: epoch 4: {column[3]}"]
 
 

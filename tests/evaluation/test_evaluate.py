@@ -36,7 +36,8 @@ def run_dir(reg, tmp_path_factory):
 
 
 def test_eval_writes_results_with_provenance_and_the_real_baseline(reg, run_dir, tmp_path, monkeypatch):
-    from ganlab.evaluation.evaluate import evaluate, table
+    from ganlab.evaluation.evaluate import evaluate
+    from ganlab.evaluation.report import table
 
     monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
     result = evaluate(run_dir, reg, n=50, log=lambda *_: None)
@@ -75,7 +76,7 @@ def test_sample_count_beyond_the_reference_is_refused(reg, run_dir):
 
 
 def test_the_three_parts_are_disjoint():
-    from ganlab.evaluation.evaluate import split_real
+    from ganlab.evaluation.judge import split_real
 
     data = toy_plugins.noise_images(n=40, classes=4)
     data.images[:, 0, 0, 0] = np.arange(40)  # tag each image
@@ -101,7 +102,7 @@ def toy_recipe(reg, data, eval_every=1):
 
 
 def test_quality_checks_during_training_fill_metrics_csv(reg, tmp_path, monkeypatch, capsys):
-    from ganlab.callbacks.recording import read_rows
+    from ganlab.callbacks.metrics_csv import read_rows
     from ganlab.training.run import train
 
     monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))

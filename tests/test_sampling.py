@@ -51,3 +51,36 @@ def test_bad_sample_flags(run_dir, tmp_path, args, message):
 def test_sample_needs_a_finished_run(tmp_path):
     result = run_cli("sample", tmp_path, "-o", tmp_path / "x.png")
     assert result.returncode == 2 and "no recipe.yaml" in result.stderr
+
+
+def test_npz_is_written_atomically(run_dir, tmp_path):
+    from ganlab.sampling import sample
+
+    sample(run_dir, tmp_path / "a.npz", n=3)
+    assert [p.name for p in tmp_path.iterdir()] == ["a.npz"]
+
+
+def test_fixed_z_is_the_same_for_a_seed_and_uniform_noise_stays_in_range():
+    from ganlab.sampling import fixed_z
+
+    np.testing.assert_array_equal(fixed_z(4, 10, "normal", 3), fixed_z(4, 10, "normal", 3))
+    assert not np.array_equal(fixed_z(4, 10, "normal", 3), fixed_z(4, 10, "normal", 4))
+    uniform = fixed_z(4, 1000, "uniform", 0)
+    assert uniform.dtype == np.float32 and uniform.min() >= -1.0 and uniform.max() <= 1.0
+
+
+def test_cycling_labels_and_a_conditional_grid():
+    from ganlab.sampling import cycling_labels, grid_inputs
+
+    assert cycling_labels(7, 3).tolist() == [0, 1, 2, 0, 1, 2, 0]
+    z, cols = grid_inputs(4, 3, "normal", 0)
+    assert z.shape == (9, 4) and cols is None
+    (z, labels), cols = grid_inputs(4, 3, "normal", 0, classes=2)
+    assert z.shape == (6, 4) and cols == 3 and labels.tolist() == [0, 0, 0, 1, 1, 1]
+    np.testing.assert_array_equal(z[:3], z[3:])  # the same z along every row
+
+
+def test_to_unit_maps_the_output_range_and_clips():
+    from ganlab.sampling import to_unit
+
+    np.testing.assert_allclose(to_unit([-1.0, 0.0, 1.0, 2.0], (-1.0, 1.0)), [0.0, 0.5, 1.0, 1.0])

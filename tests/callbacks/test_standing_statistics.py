@@ -84,13 +84,14 @@ def test_saved_ema_generator_carries_its_own_statistics_and_the_raw_one_gs(reg, 
     import keras
 
     from ganlab.callbacks.standing_statistics import sample_count
-    from ganlab.rundir import load_generator
+    from ganlab.rundir import RunDir, load_generator
     from ganlab.sampling import fixed_z
     from ganlab.training.layers import batch_norms
     from ganlab.training.run import train
 
     run_dir = train(tiny(reg, epochs=2, ema=0.9), out=tmp_path / "run")
-    ema, raw = (load_generator(run_dir / name) for name in ("generator.keras", "generator_raw.keras"))
+    files = RunDir(run_dir)
+    ema, raw = (load_generator(path) for path in (files.generator, files.generator_raw))
     # The statistics differ from G's, and the EMA generator's first ones are the mean of
     # its own first layer over the run's fixed z (seed + 2), whatever the batches.
     ema_norms, raw_norms = batch_norms(ema), batch_norms(raw)
@@ -98,4 +99,6 @@ def test_saved_ema_generator_carries_its_own_statistics_and_the_raw_one_gs(reg, 
     assert not np.allclose(np.asarray(ema_norms[0].moving_variance), np.asarray(raw_norms[0].moving_variance))
     z = fixed_z(8, sample_count(32), "normal", 0 + 2)
     first = keras.Model(ema.input, ema_norms[0].input)(z, training=True)
-    np.testing.assert_allclose(np.asarray(ema_norms[0].moving_mean), np.asarray(first).mean(axis=0), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(ema_norms[0].moving_mean), np.asarray(first).mean(axis=0), rtol=1e-4, atol=1e-6
+    )

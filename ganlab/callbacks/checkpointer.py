@@ -1,0 +1,28 @@
+"""Writing checkpoints during training (the file format is ``ganlab.training.checkpoint``'s)."""
+
+from __future__ import annotations
+
+import keras
+
+from ganlab.training import checkpoint
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Save a checkpoint every ``every`` epochs and after the last one; never a NaN state.
+
+    ``nan_stop`` is the run's ``NaNStop``: once it has seen a bad step nothing is saved,
+    so the newest checkpoint stays the last good state.
+    """
+
+    def __init__(self, run_dir, every, final_epoch, nan_stop):
+        super().__init__()
+        self.run_dir, self.every, self.final_epoch, self.nan_stop = run_dir, every, final_epoch, nan_stop
+        self.last = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.nan_stop.bad_step is not None:
+            return
+        done = epoch + 1
+        if done % self.every == 0 or done == self.final_epoch or self.model.stop_training:
+            step = int(self.model.g_optimizer.iterations.numpy())
+            self.last = checkpoint.save(self.model, self.run_dir, done, step)

@@ -1,0 +1,58 @@
+"""losses.png: D and G loss, and D's accuracy, against epoch, drawn from metrics.csv."""
+
+from __future__ import annotations
+
+import keras
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from ganlab.callbacks.metrics_csv import LOGGED, cell_float, read_rows, row_epoch
+from ganlab.rundir import RunDir, atomic_path
+
+
+class LossPlot(keras.callbacks.Callback):
+    """Redraw ``losses.png`` from ``metrics.csv`` after every epoch.
+
+    Top panel: D loss and G loss against epoch; bottom panel: D's accuracy on real and
+    on generated images (0.5 dashed: D can't tell them apart). It runs after
+    ``MetricsCSV`` (see ``defaults.py``), so the plot includes the epoch just ended.
+    """
+
+    def __init__(self, run_dir):
+        super().__init__()
+        self.files = RunDir(run_dir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        rows = read_rows(self.files.metrics)
+        if rows:
+            plot_losses(rows, self.files.losses, title=self.files.root.name)
+
+
+def plot_losses(rows, path, title: str = "") -> None:
+    """Draw the metrics.csv ``rows`` as the two-panel loss plot at ``path`` (PNG), atomically."""
+    epochs = [row_epoch(row) for row in rows]
+    series = {key: [cell_float(row.get(key)) for row in rows] for key in LOGGED}
+    style = {"marker": "o", "markersize": 3} if len(rows) <= 30 else {}
+
+    fig = Figure(figsize=(7, 6), layout="constrained")
+    FigureCanvasAgg(fig)
+    loss_ax, acc_ax = fig.subplots(2, 1, sharex=True)
+    loss_ax.plot(epochs, series["d_loss"], label="D loss", **style)
+    loss_ax.plot(epochs, series["g_loss"], label="G loss", **style)
+    loss_ax.set(title="Losses", ylabel="loss")
+    acc_ax.plot(epochs, series["d_acc_real"], label="D accuracy on real", **style)
+    acc_ax.plot(epochs, series["d_acc_fake"], label="D accuracy on fake", **style)
+    acc_ax.axhline(0.5, linestyle="--", color="gray", linewidth=1)
+    acc_ax.set(
+        title="Discriminator accuracy", xlabel="epoch", ylabel="accuracy", ylim=(-0.02, 1.02),
+        xlim=(epochs[0] - 0.5, epochs[-1] + 0.5),
+    )
+    acc_ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    for ax in (loss_ax, acc_ax):
+        ax.legend(loc="best")
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)

@@ -1,0 +1,42 @@
+"""The default callback list: every callback a recipe turns on, in the one order they must run in."""
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from ganlab.callbacks.defaults import default_callbacks
+from ganlab.recipe.validate import validate
+from ganlab.training.assemble import build_model
+from tests.helpers import tiny
+
+EVERYTHING_ON = [
+    "NaNStop", "StandingStatistics", "StepLimit", "DValidation", "QualityCheck",
+    "HealthCheck", "MetricsCSV", "SampleGrids", "LossPlot", "Checkpointer", "TensorBoardLog",
+]
+
+
+def names(callbacks):
+    return [type(cb).__name__ for cb in callbacks]
+
+
+def test_a_recipe_with_everything_on_gets_every_callback_in_order(reg, tmp_path):
+    base = tiny(reg, ema=0.9, steps=6, d_validation=0.25)
+    data = {**base.data, "output": {**base.data["output"], "eval_every": 1, "tensorboard": True}}
+    recipe = validate(data, reg, source="everything.yaml")
+    model = build_model(recipe, (8, 8, 1))
+    images = np.zeros((8, 8, 8, 1), np.uint8)
+    judge = SimpleNamespace(num_classes=4, available=100)  # what the callbacks read of a Judge when built
+    callbacks, nan_stop = default_callbacks(
+        recipe, model, tmp_path, epochs=2, initial_epoch=0, initial_step=0, judge=judge,
+        validation=(images, images, (None, None)),
+    )
+    assert names(callbacks) == EVERYTHING_ON
+    assert callbacks[0] is nan_stop and callbacks[-2].nan_stop is nan_stop
+    assert callbacks[names(callbacks).index("MetricsCSV")].health is callbacks[names(callbacks).index("HealthCheck")]
+
+
+def test_a_plain_recipe_gets_the_writers_only(reg, tmp_path):
+    recipe = tiny(reg)
+    callbacks, _ = default_callbacks(recipe, build_model(recipe, (8, 8, 1)), tmp_path, 2, 0, 0)
+    assert names(callbacks) == ["NaNStop", "HealthCheck", "MetricsCSV", "SampleGrids", "LossPlot", "Checkpointer"]
+    assert names(callbacks) == [name for name in EVERYTHING_ON if name in names(callbacks)]
