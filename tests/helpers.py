@@ -1,6 +1,7 @@
 """What several test modules share: tiny recipes, reading checkpoints, test data on disk."""
 
 import gzip
+import json
 import struct
 import textwrap
 
@@ -45,6 +46,11 @@ class Generate:
     def __call__(self):
         self.calls += 1
         return np.full((4, 5, 5, 1), self.calls / 20)
+
+
+def tf_config(cluster_spec, task_type="worker", index=0):
+    """A TF_CONFIG value: the cluster's addresses by task type, and this process's task."""
+    return json.dumps({"cluster": cluster_spec, "task": {"type": task_type, "index": index}})
 
 
 UNREACHABLE = "http://127.0.0.1:9/"  # the discard port: nothing listens there
