@@ -15,7 +15,14 @@ def test_bench_json_is_well_formed(mnist_dir):
     assert result.returncode == 0, result.stderr[-2000:]
     r = json.loads(result.stdout)
     assert r["batch_size"] == 32 and r["steps"] == 3
-    for key in ("steps_per_second", "images_per_second", "time_to_first_step_seconds", "peak_rss_bytes", "peak_matmul_gflops", "mfu"):
+    for key in (
+        "steps_per_second",
+        "images_per_second",
+        "time_to_first_step_seconds",
+        "peak_rss_bytes",
+        "peak_matmul_gflops",
+        "mfu",
+    ):
         assert r[key] > 0, key
     assert r["images_per_second"] == pytest.approx(32 * r["steps_per_second"])
     assert r["step_gflop"] == pytest.approx(step_gflop_by_hand(32), rel=1e-9)

@@ -22,9 +22,9 @@ def test_version_and_help():
 def test_bad_flag_is_one_line_and_exit_2():
     result = run_cli("list", "--bogus")
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == ["ganlab list: error: unrecognized arguments: --bogus (see 'ganlab list --help')"] or (
-        len(result.stderr.strip().splitlines()) == 1 and "--bogus" in result.stderr
-    )
+    assert result.stderr.strip().splitlines() == [
+        "ganlab list: error: unrecognized arguments: --bogus (see 'ganlab list --help')"
+    ] or (len(result.stderr.strip().splitlines()) == 1 and "--bogus" in result.stderr)
 
 
 def test_list_groups_by_kind_with_source():

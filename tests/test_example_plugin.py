@@ -24,9 +24,13 @@ SECTIONS = {"data": "csv_pixels", "generator": "upsample_conv", "discriminator":
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     source = tmp_path_factory.mktemp("src") / "ganlab-extras"
-    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))  # the build writes beside the sources
+    # the build writes beside the sources
+    shutil.copytree(EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     target = tmp_path_factory.mktemp("site")
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", "--target", str(target), str(source)]
+    pip = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
+        "--target", str(target), str(source),
+    ]  # fmt: skip
     result = subprocess.run(pip, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return {"PYTHONPATH": str(target)}
@@ -49,16 +53,38 @@ def test_ganlab_list_shows_the_installed_example(site):
     assert result.returncode == 0, result.stderr
     listed = json.loads(result.stdout)
     extras = {(kind, c["name"]): c for kind, cs in listed["components"].items() for c in cs if c["plugin"] == "extras"}
-    assert sorted(extras) == [("dataset", "csv_pixels"), ("discriminator", "sn_conv"), ("generator", "upsample_conv"), ("loss", "fgan")]
+    assert sorted(extras) == [
+        ("dataset", "csv_pixels"),
+        ("discriminator", "sn_conv"),
+        ("generator", "upsample_conv"),
+        ("loss", "fgan"),
+    ]
     assert {(c["distribution"], c["version"]) for c in extras.values()} == {("ganlab-extras", "0.1.0")}
-    assert {"name": "divergence", "type": "kl|reverse_kl|pearson|squared_hellinger|jensen_shannon", "required": False, "default": "squared_hellinger"} in extras[("loss", "fgan")]["params"]
-    assert {"name": "extras", "distribution": "ganlab-extras", "version": "0.1.0", "hooks": ["register_datasets", "register_discriminators", "register_generators", "register_losses"]} in listed["plugins"]
+    assert {
+        "name": "divergence",
+        "type": "kl|reverse_kl|pearson|squared_hellinger|jensen_shannon",
+        "required": False,
+        "default": "squared_hellinger",
+    } in extras[("loss", "fgan")]["params"]
+    assert {
+        "name": "extras",
+        "distribution": "ganlab-extras",
+        "version": "0.1.0",
+        "hooks": ["register_datasets", "register_discriminators", "register_generators", "register_losses"],
+    } in listed["plugins"]
     assert listed["failed"] == []
 
 
 def test_the_example_recipe_trains_with_the_example_components(site, digits_csv, tmp_path):
     # XLA compilation of the whole train step costs more than the run; the contract tests compile each component.
-    tiny = ["generator.base_filters=4", "discriminator.base_filters=4", "training.steps=2", "training.batch_size=16", "training.jit_compile=false", "output.grid=2"]
+    tiny = [
+        "generator.base_filters=4",
+        "discriminator.base_filters=4",
+        "training.steps=2",
+        "training.batch_size=16",
+        "training.jit_compile=false",
+        "output.grid=2",
+    ]
     args = ["--set", f"data.path={digits_csv}"] + [arg for pair in tiny for arg in ("--set", pair)]
     result = run_cli("run", EXAMPLE / "recipes" / "sngan_digits.yaml", *args, "--out", tmp_path / "run", env=site)
     assert result.returncode == 0, result.stderr
@@ -71,9 +97,11 @@ def test_the_example_recipe_trains_with_the_example_components(site, digits_csv,
 
 def test_the_example_test_suite_passes_through_the_pytest_plugin(site):
     command = [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", str(EXAMPLE / "tests")]
-    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **site}, cwd=EXAMPLE, timeout=600)
+    env = {**os.environ, **site}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=EXAMPLE, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:]
-    header = [line for line in result.stdout.splitlines() if line.startswith("ganlab 0.1.0: plugins ")]  # ganlab.testing's
+    # ganlab.testing's header
+    header = [line for line in result.stdout.splitlines() if line.startswith("ganlab 0.1.0: plugins ")]
     assert len(header) == 1 and header[0].endswith(", extras (ganlab-extras 0.1.0)")
     for kind, name in SECTIONS.items():
         kind = "dataset" if kind == "data" else kind

@@ -1,9 +1,12 @@
 """Each shipped recipe trains for a few steps through the CLI on the MNIST test split (as
 IDX files, or for a folder-of-images recipe as PNG files made from it)."""
 
+import imageio.v3 as iio
 import pytest
 import yaml
 
+from ganlab.cli import main
+from ganlab_plugins.mnist import mnist
 from tests.conftest import ROOT, run_cli
 
 
@@ -11,10 +14,6 @@ def data_settings(recipe, mnist_dir, tmp_path):
     """The --set flags that point the recipe's dataset at the MNIST test split."""
     if yaml.safe_load((ROOT / "recipes" / recipe).read_text())["data"]["name"] != "image_folder":
         return ["--set", f"data.path={mnist_dir}", "--set", "data.split=test"]
-    import imageio.v3 as iio
-
-    from ganlab_plugins.mnist import mnist
-
     (tmp_path / "images").mkdir()
     for i, image in enumerate(mnist(split="test", path=str(mnist_dir)).images[:48]):  # 6 steps of 8
         iio.imwrite(tmp_path / "images" / f"{i:02d}.png", image[..., 0])
@@ -29,8 +28,6 @@ def train_through_the_cli(recipe, args, capsys):
     if recipe == "vanilla_mnist.yaml":
         result = run_cli(*argv)
         return result.returncode, result.stderr
-    from ganlab.cli import main
-
     capsys.readouterr()
     return main(argv), capsys.readouterr().err
 

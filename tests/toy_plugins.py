@@ -1,16 +1,22 @@
 """Plugin objects registered directly into an isolated registry by the tests."""
 
+import math
 from typing import Literal
 
-from ganlab import hookimpl
+import numpy as np
+
+from ganlab import ImageData, Loss, hookimpl
 
 
-def dense_generator(latent_dim: int, image_shape: tuple, width: int = 8, activation: Literal["tanh", "sigmoid"] = "tanh"):
+def dense_generator(
+    latent_dim: int, image_shape: tuple, width: int = 8, activation: Literal["tanh", "sigmoid"] = "tanh"
+):
     """A one-layer generator for tests."""
     import keras
 
     z = keras.Input((latent_dim,))
-    x = keras.layers.Dense(int(__import__("math").prod(image_shape)), activation=activation)(keras.layers.Dense(width)(z))
+    output = keras.layers.Dense(int(math.prod(image_shape)), activation=activation)
+    x = output(keras.layers.Dense(width)(z))
     return keras.Model(z, keras.layers.Reshape(image_shape)(x))
 
 
@@ -59,10 +65,6 @@ def noise_images(n: int = 256, size: int = 8, seed: int = 0, classes: int = 0):
     With ``classes`` > 0 each image gets a label, and a bright square whose position
     depends on it, so a classifier can learn the labels in a few steps.
     """
-    import numpy as np
-
-    from ganlab import ImageData
-
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 128, (n, size, size, 1), dtype=np.uint8)
     if not classes:
@@ -77,8 +79,6 @@ def noise_images(n: int = 256, size: int = 8, seed: int = 0, classes: int = 0):
 def explodes(after: int = 3):
     """BCE whose G loss turns NaN after `after` G steps (a divergence on demand)."""
     import keras
-
-    from ganlab import Loss
 
     class Explodes(Loss):
         def __init__(self):

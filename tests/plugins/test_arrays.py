@@ -22,7 +22,8 @@ def test_npz_images_and_labels(tmp_path):
     data = arrays(str(path))
     x = np.load(path)["x"]
     assert data.images.shape == (40, 8, 8, 1) and data.images.dtype == np.uint8
-    assert np.array_equal(data.images[..., 0], np.round((x + 1) * 127.5).astype(np.uint8)) and list(data.labels[:5]) == [0, 1, 2, 3, 0]
+    assert np.array_equal(data.images[..., 0], np.round((x + 1) * 127.5).astype(np.uint8))
+    assert list(data.labels[:5]) == [0, 1, 2, 3, 0]
     assert data.description == f"40 images 8x8x1 from {path} [x], labels from 'y'"
 
 
@@ -43,7 +44,9 @@ def test_values_become_uint8_by_the_documented_rule(tmp_path, array, float_range
 
 
 def test_npz_keys_are_configurable(tmp_path):
-    np.savez(tmp_path / "a.npz", pics=np.zeros((3, 4, 4, 3), np.uint8), classes=np.array([[2], [0], [1]]), x=np.zeros(1))
+    np.savez(
+        tmp_path / "a.npz", pics=np.zeros((3, 4, 4, 3), np.uint8), classes=np.array([[2], [0], [1]]), x=np.zeros(1)
+    )
     data = arrays(str(tmp_path / "a.npz"), images_key="pics", labels_key="classes")
     assert data.image_shape == (4, 4, 3) and data.labels.tolist() == [2, 0, 1]
     np.savez(tmp_path / "b.npz", images=np.zeros((3, 4, 4), np.uint8), labels=np.arange(3))
@@ -59,10 +62,22 @@ def test_npz_keys_are_configurable(tmp_path):
         (dict(x=np.full((2, 4, 4), np.nan)), {}, "NaN or infinite"),
         (dict(x=np.full((2, 4, 4), 300)), {}, "integer images must hold 0..255"),
         (dict(x=np.full((2, 4, 4), "a")), {}, "images are <U1; expected uint8 0..255 or floats"),
-        (dict(x=np.zeros((2, 4, 4)), y=np.zeros((2, 3))), {}, r"\[y\]: labels are float64 \(2, 3\); expected integers of shape \(2,\).*not one-hot"),
+        (
+            dict(x=np.zeros((2, 4, 4)), y=np.zeros((2, 3))),
+            {},
+            r"\[y\]: labels are float64 \(2, 3\); expected integers of shape \(2,\).*not one-hot",
+        ),
         (dict(x=np.zeros((2, 4, 4)), y=np.array([0, -1])), {}, "labels hold -1; class indices start at 0"),
-        (dict(pics=np.zeros((2, 4, 4))), {}, r"no array 'x' or 'images' for the images \(it holds 'pics'\); set data.images_key"),
-        (dict(x=np.zeros((2, 4, 4))), dict(labels_key="lab"), r"no array 'lab' for the labels \(it holds 'x'\); set data.labels_key"),
+        (
+            dict(pics=np.zeros((2, 4, 4))),
+            {},
+            r"no array 'x' or 'images' for the images \(it holds 'pics'\); set data.images_key",
+        ),
+        (
+            dict(x=np.zeros((2, 4, 4))),
+            dict(labels_key="lab"),
+            r"no array 'lab' for the labels \(it holds 'x'\); set data.labels_key",
+        ),
     ],
 )
 def test_bad_arrays_are_one_line(tmp_path, arrays_in_file, kwargs, message):

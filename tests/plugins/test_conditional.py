@@ -9,15 +9,14 @@ import numpy as np
 import pytest
 
 from ganlab import GanlabError
-from ganlab.callbacks.recording import read_rows
-from ganlab.components.loading import load_registry
-from ganlab.evaluation.evaluate import evaluate, table
+from ganlab.callbacks.metrics_csv import read_rows
+from ganlab.evaluation.evaluate import evaluate
 from ganlab.evaluation.metrics import class_accuracy
+from ganlab.evaluation.report import table
 from ganlab.recipe.validate import validate
 from ganlab.sampling import sample
 from ganlab.training.run import resume, train
 from ganlab.training.stream import real_stream
-from tests import toy_plugins
 from tests.conftest import ROOT, run_cli
 from tests.helpers import final_state, tiny
 
@@ -31,19 +30,28 @@ def ctiny(reg, epochs=2, data=None, generator="cmlp", discriminator="cmlp", outp
         "generator": {"name": generator, "hidden": [32, 32], "embed_dim": 4},
         "discriminator": {"name": discriminator, "hidden": [32], "dropout": 0.2},
         "loss": training.pop("loss", "bce"),
-        "training": {"epochs": epochs, "batch_size": 32, "latent_dim": 8, "d_steps": 2, "steps_per_execution": 2, **training},
+        "training": {
+            "epochs": epochs,
+            "batch_size": 32,
+            "latent_dim": 8,
+            "d_steps": 2,
+            "steps_per_execution": 2,
+            **training,
+        },
         "output": {"checkpoint_every": 1, "grid": 3, **(output or {})},
     }
     return validate(recipe, reg, source="ctiny.yaml")
 
 
 def test_the_generators_images_depend_on_the_label(reg):
-    generator = reg.resolve("generator", "cmlp").build(latent_dim=8, image_shape=(8, 8, 1), num_classes=CLASSES, hidden=(16,))
+    cmlp = reg.resolve("generator", "cmlp")
+    generator = cmlp.build(latent_dim=8, image_shape=(8, 8, 1), num_classes=CLASSES, hidden=(16,))
     z = np.random.default_rng(0).standard_normal((2, 8)).astype(np.float32)
     same_z = np.concatenate([z, z])
     images = np.asarray(generator([same_z, np.array([0, 1, 2, 3], np.int32)], training=False))
     assert not np.allclose(images[0], images[2]) and not np.allclose(images[1], images[3])
-    assert [tuple(i.shape) for i in generator.inputs] == [(None, 8), (None,)] and keras.backend.standardize_dtype(generator.inputs[1].dtype) == "int32"
+    assert [tuple(i.shape) for i in generator.inputs] == [(None, 8), (None,)]
+    assert keras.backend.standardize_dtype(generator.inputs[1].dtype) == "int32"
 
 
 def test_the_streams_labels_belong_to_its_images_and_resume_exactly():
@@ -57,7 +65,8 @@ def test_the_streams_labels_belong_to_its_images_and_resume_exactly():
     for (pixels, batch_labels), (x, y) in zip(batches[6:], resumed.take(2)):
         assert np.array_equal(pixels, x.numpy().ravel().astype(int)) and np.array_equal(batch_labels, y.numpy())
     unlabelled = next(iter(real_stream(images, 12, 3, (0.0, 255.0), d_steps=2, replicas=2)))
-    assert np.array_equal(unlabelled.numpy().ravel().astype(int), batches[0][0])  # labels change nothing about the images
+    # labels change nothing about the images
+    assert np.array_equal(unlabelled.numpy().ravel().astype(int), batches[0][0])
 
 
 @pytest.mark.parametrize(
@@ -91,14 +100,22 @@ def test_a_conditional_run_resumes_exactly(reg, tmp_path):
 
 
 def test_conditional_models_need_labelled_data_before_anything_is_written(reg, tmp_path):
-    with pytest.raises(GanlabError, match=r"generator 'cmlp' and discriminator 'cmlp' are conditional \(they take labels\) but dataset 'noise' has no labels"):
+    message = (
+        r"generator 'cmlp' and discriminator 'cmlp' are conditional \(they take labels\) "
+        r"but dataset 'noise' has no labels"
+    )
+    with pytest.raises(GanlabError, match=message):
         train(ctiny(reg, data={"name": "noise", "n": 256}), out=tmp_path / "run")
     assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("generator, discriminator", [("cmlp", "mlp"), ("mlp", "cdcgan")])
 def test_mixing_a_conditional_and_an_unconditional_model_is_a_recipe_error(reg, generator, discriminator):
-    with pytest.raises(GanlabError, match=r"ctiny.yaml: discriminator.name: generator '\w+' is (un)?conditional.* use a conditional generator and discriminator"):
+    message = (
+        r"ctiny.yaml: discriminator.name: generator '\w+' is (un)?conditional.* "
+        r"use a conditional generator and discriminator"
+    )
+    with pytest.raises(GanlabError, match=message):
         validate(
             {
                 "data": {"name": "noise", "classes": 2},
@@ -113,15 +130,23 @@ def test_mixing_a_conditional_and_an_unconditional_model_is_a_recipe_error(reg, 
 
 
 def test_mixed_recipe_through_the_cli_is_one_line_exit_2():
-    result = run_cli("check", ROOT / "recipes" / "cgan_mnist.yaml", "--set", "discriminator.name=mlp", "--set", "discriminator.hidden=[8]")
+    result = run_cli(
+        "check", ROOT / "recipes" / "cgan_mnist.yaml",
+        "--set", "discriminator.name=mlp", "--set", "discriminator.hidden=[8]",
+    )  # fmt: skip
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.count("\n") == 1 and "discriminator.name: generator 'cmlp' is conditional (takes labels) but discriminator 'mlp' is unconditional" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert (
+        "discriminator.name: generator 'cmlp' is conditional (takes labels) but discriminator 'mlp' is unconditional"
+        in result.stderr
+    )
 
 
 @pytest.fixture(scope="module")
 def conditional_run(reg, tmp_path_factory):
     data = {"name": "noise", "n": 400, "size": 28, "classes": CLASSES}
-    return train(ctiny(reg, epochs=1, data=data, ema=0.9, output={"grid": 2}), out=tmp_path_factory.mktemp("conditional") / "run")
+    recipe = ctiny(reg, epochs=1, data=data, ema=0.9, output={"grid": 2})
+    return train(recipe, out=tmp_path_factory.mktemp("conditional") / "run")
 
 
 def test_sample_draws_the_chosen_class(conditional_run, tmp_path):
@@ -130,16 +155,19 @@ def test_sample_draws_the_chosen_class(conditional_run, tmp_path):
     sample(conditional_run, tmp_path / "cycle.npz", n=6, seed=1)
     three, zero, cycle = (np.load(tmp_path / name) for name in ("seven.npz", "zero.npz", "cycle.npz"))
     assert three["labels"].tolist() == [3] * 6 and cycle["labels"].tolist() == [0, 1, 2, 3, 0, 1]
-    assert three["images"].shape == (6, 28, 28, 1) and not np.allclose(three["images"], zero["images"])  # same z, other class
+    assert three["images"].shape == (6, 28, 28, 1)
+    assert not np.allclose(three["images"], zero["images"])  # same z, other class
     assert np.array_equal(cycle["images"][[0, 4]], zero["images"][[0, 4]])  # same z and label, same image
 
 
-def test_sample_label_errors_are_one_line_exit_2(conditional_run, tmp_path):
+def test_sample_label_errors_are_one_line_exit_2(reg, conditional_run, tmp_path):
     out_of_range = run_cli("sample", conditional_run, "--label", CLASSES, "-o", tmp_path / "x.png")
-    assert out_of_range.returncode == 2 and f"--label {CLASSES}: {conditional_run} has classes 0 to {CLASSES - 1}" in out_of_range.stderr
-    unconditional = train(tiny(load_registry(plugins=[("toolkit", toy_plugins.Toolkit())]), epochs=1), out=tmp_path / "plain")
+    assert out_of_range.returncode == 2
+    assert f"--label {CLASSES}: {conditional_run} has classes 0 to {CLASSES - 1}" in out_of_range.stderr
+    unconditional = train(tiny(reg, epochs=1), out=tmp_path / "plain")
     refused = run_cli("sample", unconditional, "--label", 1, "-o", tmp_path / "y.png")
-    assert refused.returncode == 2 and "is an unconditional run (its generator takes no labels); leave --label out" in refused.stderr
+    assert refused.returncode == 2
+    assert "is an unconditional run (its generator takes no labels); leave --label out" in refused.stderr
     assert "Traceback" not in refused.stderr + out_of_range.stderr and not (tmp_path / "x.png").exists()
 
 
@@ -156,8 +184,10 @@ def test_eval_reports_per_class_accuracy_of_a_conditional_run(reg, conditional_r
     assert result["num_classes"] == CLASSES
     for name in ("real_baseline", "generator", "generator_raw"):
         row = result["results"][name]
-        assert len(row["class_accuracy"]) == CLASSES and row["mean_class_accuracy"] == pytest.approx(np.mean(row["class_accuracy"]))
+        assert len(row["class_accuracy"]) == CLASSES
+        assert row["mean_class_accuracy"] == pytest.approx(np.mean(row["class_accuracy"]))
     assert result["results"]["real_baseline"]["mean_class_accuracy"] > 0.9  # the toy classes are easy
-    assert json.loads((conditional_run / "eval.json").read_text())[-1]["results"]["generator"]["class_accuracy"] == result["results"]["generator"]["class_accuracy"]
+    recorded = json.loads((conditional_run / "eval.json").read_text())[-1]
+    assert recorded["results"]["generator"]["class_accuracy"] == result["results"]["generator"]["class_accuracy"]
     text = table(result)
     assert "class acc" in text and "per-class accuracy" in text and text.splitlines()[-1].startswith("generator_raw")

@@ -28,7 +28,8 @@ def test_fashion_mnist_reads_small_idx_files(tmp_path):
     images, labels = write_split(tmp_path / "d", n=7)
     data = fashion_mnist(split="test", path=str(tmp_path / "d"))
     assert np.array_equal(data.images[..., 0], images) and np.array_equal(data.labels, labels)
-    assert data.image_shape == (28, 28, 1) and data.description == f"fashion_mnist test (7 images from {tmp_path / 'd'})"
+    assert data.image_shape == (28, 28, 1)
+    assert data.description == f"fashion_mnist test (7 images from {tmp_path / 'd'})"
 
 
 def test_fashion_mnist_looks_in_the_keras_cache_and_ganlab_data(tmp_path, monkeypatch):
@@ -49,14 +50,23 @@ def test_fashion_mnist_checks_downloads_against_its_own_checksums(tmp_path, monk
     for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
         monkeypatch.setitem(fashion_plugin.MD5, name, hashlib.md5((served / name).read_bytes()).hexdigest())
     assert len(fashion_mnist(split="test")) == 4
-    assert sorted(p.name for p in (tmp_path / "home" / ".ganlab" / "data" / "fashion_mnist").iterdir()) == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    downloaded = tmp_path / "home" / ".ganlab" / "data" / "fashion_mnist"
+    assert sorted(p.name for p in downloaded.iterdir()) == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
 
 
 def test_fashion_mnist_offline_is_one_line_naming_where_to_put_the_files(tmp_path):
     folder = tmp_path / "home" / ".ganlab" / "data" / "fashion_mnist"
-    result = run_cli("run", "recipes/dcgan_fashion_mnist.yaml", "--set", "data.split=test", "--out", tmp_path / "run", env={"HOME": str(tmp_path / "home")})
+    result = run_cli(
+        "run", "recipes/dcgan_fashion_mnist.yaml", "--set", "data.split=test", "--out", tmp_path / "run",
+        env={"HOME": str(tmp_path / "home")},
+    )  # fmt: skip
     assert result.returncode == 2 and "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"ganlab: error: cannot download Fashion-MNIST ({UNREACHABLE}t10k-images-idx3-ubyte.gz: URLError: ")
-    assert lines[0].endswith(f"put t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz in {folder}, or set data.path in the recipe")
+    assert len(lines) == 1
+    assert lines[0].startswith(
+        f"ganlab: error: cannot download Fashion-MNIST ({UNREACHABLE}t10k-images-idx3-ubyte.gz: URLError: "
+    )
+    assert lines[0].endswith(
+        f"put t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz in {folder}, or set data.path in the recipe"
+    )
     assert not (tmp_path / "run").exists()

@@ -80,18 +80,22 @@ def test_folder_unreadable_images_stop_or_are_skipped(tmp_path, capsys, in_memor
     with pytest.raises(GanlabError) as err:
         image_folder(str(tmp_path / "d"), size=(8, 8), in_memory=in_memory)
     assert len(err.value.lines) == 1 and str(err.value).startswith(f"{tmp_path / 'd' / 'a' / 'garbage.png'} (")
-    assert str(err.value).endswith("cannot decode it as an image; replace or remove it, or set data.on_error: skip to leave such files out")
+    assert str(err.value).endswith(
+        "cannot decode it as an image; replace or remove it, or set data.on_error: skip to leave such files out"
+    )
     data = image_folder(str(tmp_path / "d"), size=(8, 8), on_error="skip", in_memory=in_memory)
     assert len(data) == 3
     warning = capsys.readouterr().err.strip()
-    assert warning.startswith("ganlab: warning: data: skipped 2 of 5 images that cannot be decoded: ") and "\n" not in warning
+    assert warning.startswith("ganlab: warning: data: skipped 2 of 5 images that cannot be decoded: ")
+    assert "\n" not in warning
     assert "garbage.png" in warning and "half.jpg" in warning
 
 
 def test_folder_of_mixed_sizes_needs_a_size(tmp_path):
     write_images(tmp_path / "d", n=2, shape=(12, 16, 3), classes=("a",))
     iio.imwrite(tmp_path / "d" / "a" / "big.png", np.zeros((20, 20, 3), np.uint8))
-    with pytest.raises(GanlabError, match=r"big.png: the image is 20x20, the first, a/00.png, is 12x16; set data.size: \[height, width\]"):
+    message = r"big.png: the image is 20x20, the first, a/00.png, is 12x16; set data.size: \[height, width\]"
+    with pytest.raises(GanlabError, match=message):
         image_folder(str(tmp_path / "d"))
     assert image_folder(str(tmp_path / "d"), size=(10, 10)).images.shape == (3, 10, 10, 3)
 
@@ -105,9 +109,18 @@ def test_folder_problems_are_one_line(tmp_path):
     (tmp_path / "bad" / "x.png").write_bytes(b"")
     cases = [
         (dict(path=str(tmp_path / "nope")), "nope: not a folder"),
-        (dict(path=str(tmp_path / "empty")), r"no PNG or JPEG images \(.png, .jpg, .jpeg\) in it or below it \(it holds 1 other files\)"),
-        (dict(path=str(tmp_path / "d"), labels=True), "loose.png: data.labels is true, so every image must be in a subfolder"),
-        (dict(path=str(tmp_path / "d"), size=(0, 4)), r"data.size: expected \[height, width\], two positive integers, found \[0, 4\]"),
+        (
+            dict(path=str(tmp_path / "empty")),
+            r"no PNG or JPEG images \(.png, .jpg, .jpeg\) in it or below it \(it holds 1 other files\)",
+        ),
+        (
+            dict(path=str(tmp_path / "d"), labels=True),
+            "loose.png: data.labels is true, so every image must be in a subfolder",
+        ),
+        (
+            dict(path=str(tmp_path / "d"), size=(0, 4)),
+            r"data.size: expected \[height, width\], two positive integers, found \[0, 4\]",
+        ),
         (dict(path=str(tmp_path / "bad"), on_error="skip"), "none of its 1 images can be decoded, e.g. .*x.png"),
     ]
     for kwargs, message in cases:
@@ -123,10 +136,12 @@ def test_folder_recipe_trains_streamed_through_the_cli_skipping_a_bad_file(tmp_p
         "run", "recipes/dcgan_image_folder.yaml", "--out", tmp_path / "run",
         "--set", f"data.path={tmp_path / 'images'}", "--set", "data.size=[16,16]", "--set", "data.in_memory=false",
         "--set", "generator.base_filters=8", "--set", "discriminator.base_filters=8",
-        "--set", "training.batch_size=4", "--set", "training.steps=4", "--set", "training.steps_per_execution=2", "--set", "output.grid=2",
+        "--set", "training.batch_size=4", "--set", "training.steps=4", "--set", "training.steps_per_execution=2",
+        "--set", "output.grid=2",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "ganlab: warning: data: skipped 1 of 17 images that cannot be decoded: " in result.stderr and "broken.png" in result.stderr
+    assert "ganlab: warning: data: skipped 1 of 17 images that cannot be decoded: " in result.stderr
+    assert "broken.png" in result.stderr
     for name in ("recipe.yaml", "metrics.csv", "real.png", "generator.keras"):
         assert (tmp_path / "run" / name).is_file(), name
     assert iio.imread(tmp_path / "run" / "real.png").ndim == 3  # an RGB grid of real images, decoded from the files
@@ -135,7 +150,10 @@ def test_folder_recipe_trains_streamed_through_the_cli_skipping_a_bad_file(tmp_p
 def test_folder_with_a_corrupt_file_stops_the_cli_with_one_line(tmp_path):
     write_images(tmp_path / "images", n=2, classes=("a",))
     (tmp_path / "images" / "a" / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
-    result = run_cli("run", "recipes/dcgan_image_folder.yaml", "--set", f"data.path={tmp_path / 'images'}", "--set", "data.on_error=stop", "--out", tmp_path / "run")
+    result = run_cli(
+        "run", "recipes/dcgan_image_folder.yaml", "--set", f"data.path={tmp_path / 'images'}",
+        "--set", "data.on_error=stop", "--out", tmp_path / "run",
+    )  # fmt: skip
     assert result.returncode == 2 and "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("ganlab")]
     assert len(lines) == 1 and lines[0].startswith(f"ganlab: error: {tmp_path / 'images' / 'a' / 'broken.jpg'} (")

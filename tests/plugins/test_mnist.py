@@ -45,7 +45,12 @@ def save_npz(path, n_train=3, n_test=2, drop=(), **overrides):
     """A small Keras-style mnist.npz; ``overrides`` replace arrays, ``drop`` leaves keys out."""
     path.parent.mkdir(parents=True, exist_ok=True)
     x = np.arange(n_train * 784, dtype=np.uint8).reshape(n_train, 28, 28)
-    arrays = dict(x_train=x, y_train=np.arange(n_train, dtype=np.uint8), x_test=x[:n_test], y_test=np.arange(n_test, dtype=np.uint8))
+    arrays = dict(
+        x_train=x,
+        y_train=np.arange(n_train, dtype=np.uint8),
+        x_test=x[:n_test],
+        y_test=np.arange(n_test, dtype=np.uint8),
+    )
     np.savez(path, **{k: v for k, v in {**arrays, **overrides}.items() if k not in drop})
 
 
@@ -80,8 +85,16 @@ def test_earlier_downloads_are_found_without_downloading(tmp_path):
         ("t10k-images-idx3-ubyte.gz", lambda b: b[: len(b) // 2], "cannot read"),  # truncated gzip
         ("t10k-images-idx3-ubyte.gz", lambda b: b"not gzip at all", "cannot read"),
         ("t10k-images-idx3-ubyte.gz", lambda b: gzip.compress(gzip.decompress(b)[:-10]), "truncated or damaged"),
-        ("t10k-images-idx3-ubyte.gz", lambda b: gzip.compress(b"\x00\x00\x08\x01" + gzip.decompress(b)[4:]), "magic number"),
-        ("t10k-labels-idx1-ubyte.gz", lambda b: gzip.compress(b"\x00\x00\x08\x03" + gzip.decompress(b)[4:]), "magic number"),
+        (
+            "t10k-images-idx3-ubyte.gz",
+            lambda b: gzip.compress(b"\x00\x00\x08\x01" + gzip.decompress(b)[4:]),
+            "magic number",
+        ),
+        (
+            "t10k-labels-idx1-ubyte.gz",
+            lambda b: gzip.compress(b"\x00\x00\x08\x03" + gzip.decompress(b)[4:]),
+            "magic number",
+        ),
         ("t10k-labels-idx1-ubyte.gz", lambda b: gzip.compress(gzip.decompress(b) + b"\x00"), "truncated or damaged"),
     ],
 )
@@ -133,7 +146,8 @@ def test_damaged_npz(tmp_path):
 
 def test_bad_path_and_split(tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(GanlabError, match="no MNIST train files there; put train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz"):
+    message = "no MNIST train files there; put train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz"
+    with pytest.raises(GanlabError, match=message):
         mnist(path=str(tmp_path / "empty"))
     with pytest.raises(GanlabError, match="data.path .*nope: not a folder"):
         mnist(path=str(tmp_path / "nope"))
@@ -156,7 +170,9 @@ def test_offline_download_says_which_files_to_put_where(tmp_path):
     line = str(err.value)
     assert len(err.value.lines) == 1
     assert line.startswith(f"cannot download MNIST ({UNREACHABLE}t10k-images-idx3-ubyte.gz: URLError: ")
-    assert line.endswith(f"): put t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz in {folder}, or set data.path in the recipe")
+    assert line.endswith(
+        f"): put t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz in {folder}, or set data.path in the recipe"
+    )
     assert list(folder.iterdir()) == []  # no partial download left behind
 
 
@@ -226,6 +242,9 @@ def test_download_with_a_bad_checksum_keeps_nothing(tmp_path, monkeypatch):
 
 
 def test_importing_the_plugin_is_cheap():
-    code = "import sys, ganlab_plugins.mnist; print(sorted({'numpy', 'tensorflow', 'keras', 'urllib.request'} & set(sys.modules)))"
+    code = (
+        "import sys, ganlab_plugins.mnist; "
+        "print(sorted({'numpy', 'tensorflow', 'keras', 'urllib.request'} & set(sys.modules)))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -5,6 +5,7 @@ builders, which import TensorFlow only when called, so ``ganlab list`` stays fas
 """
 
 from ganlab import hookimpl
+
 from ganlab_extras.csv_pixels import csv_pixels
 from ganlab_extras.fgan import fgan
 from ganlab_extras.spectral import sn_conv

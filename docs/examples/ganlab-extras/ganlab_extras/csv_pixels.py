@@ -64,7 +64,10 @@ def csv_pixels(
     label_at = _label_index(where, columns, header, label_column, values.shape[1], pixels)
     found = values.shape[1] - (label_at is not None)
     if found != pixels:
-        raise GanlabError(f"{where}: rows hold {found} pixel values, {height}x{width}x{channels} images need {pixels}; set height, width and channels to match")
+        raise GanlabError(
+            f"{where}: rows hold {found} pixel values, {height}x{width}x{channels} images need {pixels}; "
+            "set height, width and channels to match"
+        )
     first_line = 1 + header
     labels = None
     if label_at is not None:
@@ -123,7 +126,10 @@ def _label_index(where, columns, header, label_column, width, pixels):
     if header:
         if label_column not in columns:
             shown = ", ".join(columns[:3]) + (", ..." if len(columns) > 3 else "")
-            raise GanlabError(f"{where}: no column '{label_column}' in the header ({shown}); set label_column to the label column, or null for a file without labels")
+            raise GanlabError(
+                f"{where}: no column '{label_column}' in the header ({shown}); "
+                "set label_column to the label column, or null for a file without labels"
+            )
         return columns.index(label_column)
     return 0 if width == pixels + 1 else None
 

@@ -35,7 +35,9 @@ from ganlab import GanlabError, Loss
 THRESHOLDS = {"kl": 1.0, "reverse_kl": 0.0, "pearson": 0.0, "squared_hellinger": 0.0, "jensen_shannon": 0.0}
 
 
-def fgan(divergence: Literal["kl", "reverse_kl", "pearson", "squared_hellinger", "jensen_shannon"] = "squared_hellinger") -> Loss:
+def fgan(
+    divergence: Literal["kl", "reverse_kl", "pearson", "squared_hellinger", "jensen_shannon"] = "squared_hellinger",
+) -> Loss:
     """f-GAN loss (Nowozin et al. 2016): G minimises the chosen f-divergence to the data.
 
     Parameters:
@@ -55,7 +57,9 @@ class FGANLoss(Loss):
 
     def __post_init__(self):
         if self.divergence not in THRESHOLDS:
-            raise GanlabError(f"loss fgan: divergence must be one of {', '.join(THRESHOLDS)}, found {self.divergence!r}")
+            raise GanlabError(
+                f"loss fgan: divergence must be one of {', '.join(THRESHOLDS)}, found {self.divergence!r}"
+            )
 
     @property
     def threshold(self) -> float:

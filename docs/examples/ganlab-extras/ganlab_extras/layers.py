@@ -44,9 +44,17 @@ class SpectralConv2D(keras.layers.Conv2D):
 
     def call(self, inputs, training=False):
         kernel = ops.cast(ops.cast(self.kernel, "float32") / self.sigma(training), inputs.dtype)
-        outputs = ops.conv(inputs, kernel, strides=self.strides, padding=self.padding, data_format=self.data_format, dilation_rate=self.dilation_rate)
+        outputs = ops.conv(
+            inputs,
+            kernel,
+            strides=self.strides,
+            padding=self.padding,
+            data_format=self.data_format,
+            dilation_rate=self.dilation_rate,
+        )
         if self.use_bias:
-            bias = ops.reshape(ops.cast(self.bias, outputs.dtype), (-1, 1, 1) if self.data_format == "channels_first" else (-1,))
+            shape = (-1, 1, 1) if self.data_format == "channels_first" else (-1,)
+            bias = ops.reshape(ops.cast(self.bias, outputs.dtype), shape)
             outputs = outputs + bias
         return self.activation(outputs) if self.activation is not None else outputs
 

@@ -39,7 +39,8 @@ def sn_conv(
             kernel's largest singular value (1 suffices: the estimate carries over).
     """
     where = "discriminator sn_conv"
-    for name, value in (("downsamples", downsamples), ("base_filters", base_filters), ("power_iterations", power_iterations)):
+    counts = (("downsamples", downsamples), ("base_filters", base_filters), ("power_iterations", power_iterations))
+    for name, value in counts:
         if value < 1:
             raise GanlabError(f"{where}: {name} must be >= 1, found {value}")
     if leaky_slope < 0:

@@ -30,7 +30,7 @@ def upsample_conv(
     batch_norm: bool = True,
     output_activation: Literal["tanh", "sigmoid"] = "tanh",
 ):
-    """Convolutional generator that upsamples by resizing, then convolving: no checkerboard artefacts (Odena et al. 2016).
+    """Convolutional generator upsampling by resizing, then convolving: no checkerboard artefacts (Odena et al. 2016).
 
     Parameters:
         latent_dim: length of z (supplied by ganlab).
@@ -53,7 +53,10 @@ def upsample_conv(
     height, width, channels = (int(d) for d in image_shape)
     factor = 2**upsamples
     if height % factor or width % factor:
-        raise GanlabError(f"{where}: image height and width must be divisible by 2**upsamples = {factor}, found {height}x{width}; lower upsamples")
+        raise GanlabError(
+            f"{where}: image height and width must be divisible by 2**upsamples = {factor}, "
+            f"found {height}x{width}; lower upsamples"
+        )
     import keras
 
     filters = base_filters * 2 ** (upsamples - 1)

@@ -6,9 +6,9 @@ import sys
 
 import numpy as np
 import pytest
+from ganlab import GanlabError
 
 from conftest import write_digits_csv
-from ganlab import GanlabError
 from ganlab_extras.csv_pixels import csv_pixels
 from ganlab_extras.fgan import THRESHOLDS, fgan
 from ganlab_extras.spectral import sn_conv
@@ -44,7 +44,13 @@ def test_fgan_matches_the_papers_table(divergence):
 @pytest.mark.parametrize("divergence", sorted(TABLE))
 def test_fgan_threshold_is_f_prime_of_one(divergence):
     # At p = q the optimal T is f'(1); D's accuracy threshold is the logit giving it.
-    f_prime_at_1 = {"kl": 1.0, "reverse_kl": -1.0, "pearson": 0.0, "squared_hellinger": 0.0, "jensen_shannon": 0.0}[divergence]
+    f_prime_at_1 = {
+        "kl": 1.0,
+        "reverse_kl": -1.0,
+        "pearson": 0.0,
+        "squared_hellinger": 0.0,
+        "jensen_shannon": 0.0,
+    }[divergence]
     g_f, _ = TABLE[divergence]
     assert g_f(np.float64(fgan(divergence).threshold)) == pytest.approx(f_prime_at_1)
     assert fgan(divergence).threshold == THRESHOLDS[divergence]
@@ -96,7 +102,8 @@ def test_sn_conv_inference_leaves_the_estimate_alone():
     before = [np.asarray(layer.u) for layer in d.layers if hasattr(layer, "u")]
     first, second = np.asarray(d(images)), np.asarray(d(images))
     np.testing.assert_array_equal(first, second)
-    assert all(np.array_equal(b, np.asarray(layer.u)) for b, layer in zip(before, [layer for layer in d.layers if hasattr(layer, "u")]))
+    after = [layer for layer in d.layers if hasattr(layer, "u")]
+    assert all(np.array_equal(b, np.asarray(layer.u)) for b, layer in zip(before, after))
 
 
 def test_csv_with_header_and_labels(digits_csv):
@@ -131,11 +138,28 @@ def test_csv_rgb_pixels_are_channels_innermost(tmp_path):
         ("label,p0,p1,p2,p3\n", {}, "no rows of pixel values"),
         ("label,p0,p1,p2,p3\n1,0,1,2,3\n2,0,x,2,3\n", {}, "line 3, column 3: 'x' is not a number"),
         ("label,p0,p1,p2,p3\n1,0,1,2,3\n2,0,1,2\n", {}, "line 3 holds 4 values, the lines before it 5"),
-        ("label,p0,p1,p2,p3\n1,0,1,2,300\n", {}, "line 2, column p3: found 300; pixel values must be whole numbers 0..255"),
-        ("label,p0,p1,p2,p3\n1,0,0.5,2,3\n", {}, "line 2, column p1: found 0.5; pixel values must be whole numbers 0..255"),
+        (
+            "label,p0,p1,p2,p3\n1,0,1,2,300\n",
+            {},
+            "line 2, column p3: found 300; pixel values must be whole numbers 0..255",
+        ),
+        (
+            "label,p0,p1,p2,p3\n1,0,0.5,2,3\n",
+            {},
+            "line 2, column p1: found 0.5; pixel values must be whole numbers 0..255",
+        ),
         ("label,p0,p1,p2,p3\n-1,0,1,2,3\n", {}, "line 2, column label: found -1; labels must be whole numbers >= 0"),
-        ("digit,p0,p1,p2,p3\n1,0,1,2,3\n", {}, "no column 'label' in the header (digit, p0, p1, ...); set label_column to the label column, or null for a file without labels"),
-        ("label,p0,p1,p2,p3\n1,0,1,2,3\n", {"height": 3}, "rows hold 4 pixel values, 3x2x1 images need 6; set height, width and channels to match"),
+        (
+            "digit,p0,p1,p2,p3\n1,0,1,2,3\n",
+            {},
+            "no column 'label' in the header (digit, p0, p1, ...); "
+            "set label_column to the label column, or null for a file without labels",
+        ),
+        (
+            "label,p0,p1,p2,p3\n1,0,1,2,3\n",
+            {"height": 3},
+            "rows hold 4 pixel values, 3x2x1 images need 6; set height, width and channels to match",
+        ),
         ("label,p0,p1\n1,0,1,2,3\n", {}, "the header names 3 columns, the rows hold 5 values"),
     ],
 )
