@@ -20,7 +20,9 @@ def tiny(reg, epochs=2, width=32, **training):
         "generator": {"name": "mlp", "hidden": [width, width], "dropout": 0.2},
         "discriminator": {"name": "mlp", "hidden": [32], "dropout": 0.2},
         "loss": training.pop("loss", "bce"),
-        "training": {"epochs": epochs, "batch_size": 32, "latent_dim": 8, "d_steps": 2, "steps_per_execution": 2, **training},
+        "training": {
+            "epochs": epochs, "batch_size": 32, "latent_dim": 8, "d_steps": 2, "steps_per_execution": 2, **training
+        },
         "output": {"checkpoint_every": 1, "grid": 3},
     }
     return validate(data, reg, source="tiny.yaml")

@@ -93,7 +93,10 @@ def cycles(graph: dict) -> list:
 def test_ganlab_has_no_import_circles():
     graph = import_graph(module_files(PACKAGES))
     assert len(graph) > 40 and "ganlab.training.engine" in graph["ganlab.training.assemble"]
-    assert cycles(graph) == [], "modules that import each other at module level (move one import into the function that needs it, or move the shared piece down)"
+    assert cycles(graph) == [], (
+        "modules that import each other at module level "
+        "(move one import into the function that needs it, or move the shared piece down)"
+    )
 
 
 def test_the_check_finds_a_circle_through_a_package_and_a_relative_import(tmp_path):
