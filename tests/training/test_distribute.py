@@ -209,7 +209,11 @@ def test_multi_worker_cluster_survives_a_killed_worker(tmp_path, mnist_dir):
     assert meta == {"epoch": 4, "step": 40, "format": 1}
     one_device = load_recipe(recipe, load_registry(), ["distribute.strategy=none", "training.jit_compile=false"])
     _, expected = final_state(train(one_device, out=tmp_path / "one"))
-    assert largest_difference(state, expected) < 1e-5
+    # Two workers' half-batch gradients summed are one device's up to float32 rounding, which
+    # 40 Adam steps carry into the weights: 1.2e-5 apart on a 2-core CPU with AMX, where the
+    # earlier bound of 1e-5 failed before and after the layout change. Training anything differently
+    # (per-replica batch norm, in the mirrored test above) moves them by more than 1e-3.
+    assert largest_difference(state, expected) < 3e-5
     assert [int(row["epoch"]) for row in read_rows(run_dir / "metrics.csv")] == [1, 2, 3, 4]
     assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["epoch_0002.png", "epoch_0004.png"]
     assert f"this worker writes {second}/ganlab-worker1-" in worker_log
