@@ -24,6 +24,9 @@ from ganlab.errors import GanlabError  # noqa: E402
 from ganlab.recipe.validate import load_recipe  # noqa: E402
 
 EXIT_BAD_INPUT = 2
+#: A reader that closed the pipe early (``ganlab check R | head -1``): 128 + SIGPIPE, the status
+#: the shell reports for other Unix tools in that position, with no message.
+EXIT_PIPE_CLOSED = 141
 
 
 def _registry():
@@ -317,15 +320,40 @@ def main(argv=None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     try:
-        args.func(args)
-    except GanlabError as exc:
-        for line in exc.lines:
-            print(f"ganlab: error: {line}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("ganlab: interrupted", file=sys.stderr)
-        return 130
+        try:
+            args.func(args)
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        except GanlabError as exc:
+            try:
+                for line in exc.lines:
+                    print(f"ganlab: error: {line}", file=sys.stderr)
+            except BrokenPipeError:
+                _drop_closed_output()  # nobody reads stderr: the status still says what happened
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print("ganlab: interrupted", file=sys.stderr)
+            return 130
+    except BrokenPipeError:
+        _drop_closed_output()
+        return EXIT_PIPE_CLOSED
     return 0
+
+
+def _drop_closed_output():
+    """After the reader of stdout (or stderr) went away: send what is still buffered to the null
+    device, so that Python's flush at exit does not report the closed pipe once more."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        real = stream is getattr(sys, f"__{name}__")
+        if real:
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
+                continue
+            except (OSError, ValueError):
+                pass
+        setattr(sys, name, open(os.devnull, "w"))  # stays open until exit
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The command line as a user meets it: help, list, check, exit codes, no TensorFlow for listing."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -102,3 +103,18 @@ def test_list_and_check_do_not_import_tensorflow(argv):
 def test_eval_bad_target_is_one_line(args, message):
     result = run_cli(*args)
     assert result.returncode == 2 and result.stderr.strip() == f"ganlab: error: {message}"
+
+
+@pytest.mark.parametrize("argv", [["check", "recipes/vanilla_mnist.yaml"], ["list", "-v"]])
+def test_a_closed_output_pipe_ends_quietly_with_141(argv):
+    """``ganlab check R | head -1``: the reader is gone before ganlab writes (its end of the pipe
+    is closed before the process starts), so every write meets a closed pipe."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "ganlab", *argv], cwd=ROOT, stdout=write_end, stderr=subprocess.PIPE, text=True
+        )
+    finally:
+        os.close(write_end)
+    assert (result.returncode, result.stderr) == (141, "")
