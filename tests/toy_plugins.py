@@ -105,3 +105,19 @@ class Toolkit:
     @hookimpl
     def register_losses(self, register):
         register("explodes", explodes)
+
+
+class Unmarked:
+    """Hook functions its author forgot to mark with @hookimpl: pluggy alone would skip them in silence."""
+
+    def register_generators(self, register):
+        register("dense", dense_generator)
+
+
+class Twice:
+    """Registers one generator name twice: 'twice:dense' could not name one component."""
+
+    @hookimpl
+    def register_generators(self, register):
+        register("dense", dense_generator)
+        register("dense", needs_depth)

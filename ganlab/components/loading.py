@@ -46,13 +46,18 @@ def hook_problem(pm, plugin) -> str | None:
     pluggy but could never register anything, so it is refused here.
     """
     hooks = [kind.hook_name for kind in KINDS.values()]
+    marked, unmarked = [], []
     for attr in dir(plugin):
         try:
             opts = pm.parse_hookimpl_opts(plugin, attr)
+            value = getattr(plugin, attr)
         except Exception:  # an attribute that raises on access is not a hook
             continue
         if opts is None:
+            if attr.startswith("register_") and inspect.isroutine(value):
+                unmarked.append(attr)
             continue
+        marked.append(attr)
         if attr not in hooks:
             hint = difflib.get_close_matches(attr, hooks, n=1)
             suggestion = f" — did you mean '{hint[0]}'?" if hint else ""
@@ -60,6 +65,14 @@ def hook_problem(pm, plugin) -> str | None:
         params = list(inspect.signature(getattr(plugin, attr)).parameters)
         if params != ["register"]:
             return f"hook {attr}({', '.join(params)}) must take one argument, register: write def {attr}(register)"
+    # pluggy skips functions without @hookimpl in silence; a hook's name, or a register_*
+    # function in a plugin with no hook at all, is a hook its author forgot to mark.
+    forgotten = [attr for attr in unmarked if attr in hooks or not marked]
+    if forgotten:
+        return (
+            f"{forgotten[0]} is not marked @hookimpl, so ganlab never calls it: "
+            f"write 'from ganlab import hookimpl' and put @hookimpl above def {forgotten[0]}"
+        )
     return None
 
 
@@ -153,6 +166,11 @@ def collect_components(pm, registry) -> None:
                 problem = builder_problem(_kind, builder)
                 if problem:
                     raise GanlabError(f"{_kind} '{name}': {problem}")
+                if any(c.name == name and c.plugin == _info.name for c in registry.components[_kind]):
+                    raise GanlabError(
+                        f"{_kind} '{name}' is registered twice by plugin '{_info.name}': "
+                        f"'{_info.name}:{name}' must name one component; register each name once per kind"
+                    )
                 registry.add(Component(_kind, name, builder, _info.name, _info.distribution, _info.version))
 
             before = {k: len(v) for k, v in registry.components.items()}

@@ -209,3 +209,67 @@ def test_builders_taking_any_keyword_are_accepted():
 
     registry = load_registry(plugins=[("ok", make("generator", "any", anything))], entry_points=False)
     assert not registry.failures and registry.resolve("generator", "any").params == []
+
+
+class HalfMarked:
+    @hookimpl
+    def register_generators(self, register):
+        register("dense", toys.dense_generator)
+
+    def register_losses(self, register):  # a hook's name, unmarked
+        pass
+
+
+class WithHelper:
+    @hookimpl
+    def register_generators(self, register):
+        register("dense", toys.dense_generator)
+
+    def register_all(self, register):  # a helper beside a real hook: not a hook's name, left alone
+        pass
+
+
+UNMARKED = """
+    def register_losses(register):
+        raise AssertionError('never called')
+"""
+
+
+@pytest.mark.parametrize(
+    "plugin, hook", [(toys.Unmarked(), "register_generators"), (HalfMarked(), "register_losses")]
+)
+def test_a_hook_without_hookimpl_is_a_load_failure_naming_it(plugin, hook, monkeypatch):
+    monkeypatch.delenv("GANLAB_STRICT_PLUGINS", raising=False)
+    reason = (
+        f"{hook} is not marked @hookimpl, so ganlab never calls it: "
+        f"write 'from ganlab import hookimpl' and put @hookimpl above def {hook}"
+    )
+    reg = load_registry(plugins=[("unmarked", plugin)], entry_points=False)
+    assert [(f.plugin, f.reason) for f in reg.failures] == [("unmarked", reason)]
+    monkeypatch.setenv("GANLAB_STRICT_PLUGINS", "1")
+    with pytest.raises(GanlabError, match="plugin 'unmarked' failed to load: register_"):
+        load_registry(plugins=[("unmarked", plugin)], entry_points=False)
+    assert not load_registry(plugins=[("helper", WithHelper())], entry_points=False).failures
+
+
+def test_an_unmarked_hook_module_fails_in_ganlab_list(tmp_path, capsys, monkeypatch):
+    from ganlab.cli import main
+
+    monkeypatch.delenv("GANLAB_STRICT_PLUGINS", raising=False)
+    site = fake_distribution(tmp_path, "ganlab_unmarked", UNMARKED, {"um": "ganlab_unmarked"})
+    monkeypatch.syspath_prepend(str(site))
+    assert main(["list", "loss"]) == 0
+    assert "  um: register_losses is not marked @hookimpl, so ganlab never calls it" in capsys.readouterr().out
+
+
+def test_one_plugin_registering_a_name_twice_is_refused(monkeypatch):
+    monkeypatch.delenv("GANLAB_STRICT_PLUGINS", raising=False)
+    reg = load_registry(plugins=[("twice", toys.Twice()), ("toys", toys.Toys())], entry_points=False)
+    assert [(f.plugin, f.reason) for f in reg.failures] == [
+        (
+            "twice",
+            "generator 'dense' is registered twice by plugin 'twice': 'twice:dense' must name one component; "
+            "register each name once per kind",
+        )
+    ]
+    assert [c.qualified_name for c in reg.components["generator"]] == ["toys:dense", "toys:deep"]
