@@ -47,6 +47,17 @@ def as_json(registry, kinds=KINDS) -> str:
     )
 
 
+def _conflict_note(registry, component, rivals) -> str:
+    """How a recipe reaches ``component``, whose bare name ``rivals`` (it included) share."""
+    preferred = registry.preferred(rivals)
+    if preferred is None:
+        return f"also registered by another plugin: use '{component.qualified_name}' in recipes"
+    if component is preferred:
+        others = [f"'{c.qualified_name}'" for c in rivals if c is not preferred]
+        return f"'{component.name}' alone means this one, ganlab's own; write {' or '.join(others)} for the other"
+    return f"'{component.name}' alone means ganlab's own: use '{component.qualified_name}' in recipes"
+
+
 def as_text(registry, kinds=KINDS, verbose=False) -> str:
     out = []
     for kind in kinds:
@@ -60,7 +71,7 @@ def as_text(registry, kinds=KINDS, verbose=False) -> str:
             source = f"{c.plugin} ({c.distribution} {c.version})" if c.distribution else c.plugin
             out.append(f"  {c.name:<{width}}  {c.summary}  [{source}]")
             if c.name in conflicts:
-                out.append(f"  {'':<{width}}  ! also registered by another plugin: use '{c.qualified_name}' in recipes")
+                out.append(f"  {'':<{width}}  ! {_conflict_note(registry, c, conflicts[c.name])}")
             if verbose:
                 if c.conditional:
                     out.append(
