@@ -121,3 +121,51 @@ class Twice:
     def register_generators(self, register):
         register("dense", dense_generator)
         register("dense", needs_depth)
+
+
+class FlatPenalty(Loss):
+    """WGAN-GP written for flat (batch, features) images: e has shape (batch, 1), which does not
+    broadcast against the (batch, height, width, channels) images of a run."""
+
+    def d_loss(self, real_logits, fake_logits):
+        import keras
+
+        return keras.ops.mean(fake_logits) - keras.ops.mean(real_logits)
+
+    def g_loss(self, fake_logits):
+        import keras
+
+        return -keras.ops.mean(fake_logits)
+
+    def penalty(self, discriminator, real, fake, seed):
+        import keras
+        import tensorflow as tf
+
+        e = keras.random.uniform((real.shape[0], 1), seed=seed)
+        mixed = e * real + (1.0 - e) * fake
+        with tf.GradientTape() as tape:
+            tape.watch(mixed)
+            scores = discriminator(mixed, training=True)
+        norms = keras.ops.norm(tape.gradient(scores, mixed), axis=1)
+        return 10.0 * keras.ops.mean(keras.ops.square(norms - 1.0))
+
+
+class NanPenalty(FlatPenalty):
+    """A penalty that is NaN (the square root of a negative number)."""
+
+    def penalty(self, discriminator, real, fake, seed):
+        import keras
+
+        return keras.ops.sqrt(-1.0 - keras.ops.mean(keras.ops.square(discriminator(real, training=True))))
+
+
+def flat_penalty():
+    """WGAN-GP whose penalty works only on flat inputs."""
+    return FlatPenalty()
+
+
+class Penalties:
+    @hookimpl
+    def register_losses(self, register):
+        register("flat_gp", flat_penalty)
+        register("nan_gp", NanPenalty)

@@ -41,7 +41,7 @@ def loss_gradients(c):
 
     for compiled in (False, True):
         loss = c.built[0][1]
-        g, d, z, real = _tiny_players()
+        g, d, z, real = _tiny_players(c)
         seed = keras.random.SeedGenerator(0)  # a variable: made outside the compiled step
 
         def step(z, real):
@@ -50,19 +50,33 @@ def loss_gradients(c):
                 fake_logits, real_logits = d(fake), d(real)
                 d_loss = loss.d_loss(real_logits, fake_logits)
                 penalty = loss.penalty(d, real, fake, seed)
-                if penalty is not None:
-                    d_loss = d_loss + penalty
                 g_loss = _g_loss(loss, fake_logits, real_logits)
-            return tape.gradient(d_loss, d.trainable_variables), tape.gradient(g_loss, g.trainable_variables)
+            gradients = [tape.gradient(d_loss, d.trainable_variables), tape.gradient(g_loss, g.trainable_variables)]
+            if penalty is not None:
+                gradients += [penalty, tape.gradient(penalty, d.trainable_variables)]
+            return gradients
 
         mode = "under XLA (training.jit_compile: true)" if compiled else "eagerly"
+        shapes = f"real and fake images {(BATCH, *c.image_shape)}"
         try:
-            d_grads, g_grads = (tf.function(step, jit_compile=True) if compiled else step)(z, real)
+            d_grads, g_grads, *penalty = (tf.function(step, jit_compile=True) if compiled else step)(z, real)
         except Exception as exc:
-            raise ContractFailure(f"fails {mode}: {short(exc)}") from None
+            raise ContractFailure(f"fails {mode} on {shapes}: {short(exc)}") from None
+        if penalty:
+            where = f"{mode}: penalty(discriminator, real, fake, seed) on {shapes}"
+            _scalar(where, penalty[0])
+            _finite(f"{where}: its gradient for D", penalty[1])
         moves(f"{mode}: d_loss", "D", d_grads)
         moves(f"{mode}: g_loss", "G (through D)", g_grads)
-    return "d_loss moves D and g_loss moves G through D, eagerly and under XLA"
+    d_part = f"d_loss and penalty (on images {(BATCH, *c.image_shape)}) move D" if penalty else "d_loss moves D"
+    return f"{d_part} and g_loss moves G through D, eagerly and under XLA"
+
+
+def _finite(where, grads):
+    import numpy as np
+
+    if not all(np.isfinite(as_array(g)).all() for g in grads if g is not None):
+        raise ContractFailure(f"{where} holds NaN or infinite values")
 
 
 def _g_loss(loss, fake_logits, real_logits):
@@ -110,14 +124,23 @@ def _scalar(where, value):
         raise ContractFailure(f"{where} is {float(array)}")
 
 
-def _tiny_players():
-    """A small dense G and D, and a batch of z and of real images, for loss gradients."""
+def _tiny_players(c):
+    """A small G and a D with one output, a batch of z and one of real images: the shapes of a run.
+
+    G maps z ``(batch, latent_dim)`` to images ``(batch, *image_shape)`` in [-1, 1]; D maps
+    images to one logit per image ``(batch, 1)``; the real images are ``(batch, *image_shape)``.
+    So a ``penalty`` sees what ``ganlab run`` gives it: 4-D images, not flat vectors.
+    """
     import keras
     import numpy as np
 
-    z = keras.Input((8,))
-    g = keras.Model(z, keras.layers.Dense(16, activation="tanh")(keras.layers.Dense(16, activation="relu")(z)))
-    images = keras.Input((16,))
-    d = keras.Model(images, keras.layers.Dense(1)(keras.layers.Dense(16, activation="relu")(images)))
+    z = keras.Input((c.latent_dim,))
+    hidden = keras.layers.Dense(16, activation="relu")(z)
+    pixels = keras.layers.Dense(math.prod(c.image_shape), activation="tanh")(hidden)
+    g = keras.Model(z, keras.layers.Reshape(c.image_shape)(pixels))
+    images = keras.Input(c.image_shape)
+    features = keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu")(images)
+    d = keras.Model(images, keras.layers.Dense(1)(keras.layers.Flatten()(features)))
     rng = np.random.default_rng(4)
-    return g, d, rng.standard_normal((BATCH, 8)).astype(np.float32), rng.uniform(-1, 1, (BATCH, 16)).astype(np.float32)
+    z_batch = rng.standard_normal((BATCH, c.latent_dim)).astype(np.float32)
+    return g, d, z_batch, rng.uniform(-1, 1, (BATCH, *c.image_shape)).astype(np.float32)

@@ -16,8 +16,9 @@ and ``ganlab sample`` do with it works. For every component of a plugin this che
   learn through D) and every trainable variable, also under XLA; rebuild-and-copy gives
   the same logits;
 - loss: ``d_loss`` and ``g_loss`` are finite scalars for ordinary, extreme and bfloat16
-  logits; D's loss moves D and G's loss moves G through D, also under XLA; a rebuild
-  from ``recipe.yaml`` gives the same values;
+  logits; with a small G and a one-logit D on images ``(batch, *image_shape)``, the shapes
+  of a run, D's loss and ``penalty`` (a finite scalar) move D and G's loss moves G through
+  D, also under XLA; a rebuild from ``recipe.yaml`` gives the same values;
 - dataset: uint8 images ``(n, height, width, 1 or 3)`` that come out of ganlab's input
   stream as float batches of that shape; a rebuild gives the same images in the same
   order (resume relies on it).

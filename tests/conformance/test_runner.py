@@ -157,7 +157,7 @@ class Eager(Constant):
         ),
         (Naive, "values: with defaults, ordinary bfloat16 logits: d_loss is inf"),  # sigmoid rounds to 1 in bfloat16
         (Constant, "gradients: eagerly: g_loss: no gradient reaches G (through D)"),
-        (Eager, "gradients: fails under XLA (training.jit_compile: true): "),
+        (Eager, "gradients: fails under XLA (training.jit_compile: true) on real and fake images (4, 8, 8, 1): "),
     ],
 )
 def test_broken_losses(loss, line):
@@ -310,3 +310,34 @@ def test_check_plugin_bad_input_is_one_line_and_exit_2(args, message):
     result = run_cli("check-plugin", *args)
     plugins = ", ".join(sorted(p.name for p in load_registry().plugins))
     assert result.returncode == 2 and result.stderr.strip() == message.format(plugins)
+
+
+FLAT_GP = """
+    from ganlab import hookimpl
+    from tests.toy_plugins import flat_penalty
+
+
+    @hookimpl
+    def register_losses(register):
+        register('flat_gp', flat_penalty)
+"""
+
+
+def test_losses_are_checked_on_the_image_batches_of_a_run(tmp_path, capsys, monkeypatch):
+    """A penalty that works only on flat (batch, features) inputs fails check-plugin, in one line."""
+    from ganlab.cli import main
+
+    monkeypatch.syspath_prepend(str(fake_distribution(tmp_path, "ganlab_flat", FLAT_GP, {"flat": "ganlab_flat"})))
+    assert main(["check-plugin", "flat", "--image-shape", "8,8,1", "--latent-dim", "4"]) == 1
+    [line] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("FAIL")]
+    assert line.startswith(
+        "FAIL  loss flat:flat_gp: gradients: fails eagerly on real and fake images (4, 8, 8, 1): "
+    )
+
+
+def test_a_nan_penalty_is_named():
+    [line] = failures("loss", toys.NanPenalty)
+    assert line == (
+        "FAIL  loss bad:x: gradients: eagerly: penalty(discriminator, real, fake, seed) "
+        "on real and fake images (4, 8, 8, 1) is nan"
+    )
