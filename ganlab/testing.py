@@ -5,6 +5,7 @@ from ganlab.conformance.pytest_plugin import (  # noqa: F401  (pytest finds the 
     ARGUMENT,
     MARKER,
     ContractCase,
+    _contract_without_marker,
     contract_cases,
     pytest_configure,
     pytest_generate_tests,

@@ -86,8 +86,11 @@ def select(registry, name: str) -> tuple[list[Component], list]:
     chosen = {name} if name in plugins else {p.name for p in registry.plugins if norm(p.distribution) == norm(name)}
     chosen |= {f.plugin for f in registry.failures if f.plugin == name or norm(f.distribution) == norm(name)}
     if not chosen:
+        distributions = {p.distribution for p in registry.plugins if p.distribution}
+        hint = difflib.get_close_matches(name, sorted(plugins) + sorted(distributions), n=1)
+        suggestion = f" — did you mean '{hint[0]}'?" if hint else ""
         raise GanlabError(
-            f"no plugin or distribution '{name}' is installed "
+            f"no plugin or distribution '{name}' is installed{suggestion} "
             f"(plugins: {', '.join(sorted(plugins)) or 'none'}; see ganlab list)"
         )
     components = [c for kind in KINDS for c in registry.components[kind] if c.plugin in chosen]

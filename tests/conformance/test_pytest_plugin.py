@@ -7,6 +7,7 @@ import textwrap
 from xml.etree import ElementTree
 
 from ganlab.components.loading import load_registry
+from ganlab.conformance.pytest_plugin import contract_cases
 from tests.conftest import ROOT
 from tests.helpers import fake_distribution
 
@@ -71,8 +72,35 @@ def test_unknown_and_broken_plugins_and_bad_params_fail_with_the_reason(tmp_path
     assert len(header) == 1 and header[0].endswith("; failed to load: broken")
 
 
-def test_a_test_without_the_marker_is_a_usage_error(tmp_path):
-    (tmp_path / "test_x.py").write_text("def test_x(ganlab_contract):\n    pass\n")
+def test_a_test_without_the_marker_fails_alone_without_a_traceback(tmp_path):
+    (tmp_path / "test_x.py").write_text("def test_x(ganlab_contract):\n    pass\n\n\ndef test_y():\n    pass\n")
     result = pytest_run(tmp_path, tmp_path)
-    assert result.returncode != 0
-    assert "test_x.py::test_x: a test taking 'ganlab_contract' needs @pytest.mark.ganlab_plugin(NAME)" in result.stdout
+    assert result.returncode == 1
+    assert failures(tmp_path / "report.xml") == {}  # an error at setup, not a failure, and the session went on
+    assert "1 passed, 1 error" in result.stdout
+    message = (
+        "test_x.py::test_x: a test taking 'ganlab_contract' needs @pytest.mark.ganlab_plugin(NAME), "
+        "NAME a plugin or distribution as ganlab list shows it"
+    )
+    assert message in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr and "pluggy/" not in result.stdout + result.stderr
+
+
+ZOO = """
+    from ganlab import hookimpl
+    from tests.toy_plugins import dense_generator
+
+
+    @hookimpl
+    def register_generators(register):
+        register('ring', dense_generator)
+"""
+
+
+def test_a_misspelled_plugin_name_gets_did_you_mean(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(fake_distribution(tmp_path, "ganlab_zoo", ZOO, {"zoo": "ganlab_zoo"})))
+    [case] = contract_cases("zooo")
+    assert case.failure.startswith(
+        "@pytest.mark.ganlab_plugin('zooo'): no plugin or distribution 'zooo' is installed — did you mean 'zoo'? "
+    )
+    assert [case.id for case in contract_cases("zoo")] == ["generator-zoo:ring"]
