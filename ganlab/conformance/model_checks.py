@@ -100,6 +100,7 @@ def discriminator_output(c):
                     )
                 if not np.isfinite(out).all():
                     raise ContractFailure(f"{where}: the logits hold NaN or infinite values")
+        _not_probabilities(c, label, model, rng.uniform(-1, 1, (BATCH, *c.image_shape)).astype(np.float32))
     conditional = _label_matters(c, rng.uniform(-1, 1, (BATCH, *c.image_shape)).astype(np.float32), "logits")
     return (
         f"one finite logit per image, (batch, 1), for batches of {BATCH} and 1 "
@@ -123,6 +124,33 @@ def discriminator_round_trip(c):
     images = np.random.default_rng(2).uniform(-1, 1, (BATCH, *c.image_shape)).astype(np.float32)
     same(model(c.feed(images), training=False), c.rebuilt(model)(c.feed(images), training=False), RESTORED)
     return "checkpoint restore gives the same logits"
+
+
+def _not_probabilities(c, label, model, images) -> None:
+    """Fail if D's outputs stay inside [0, 1] even for images pushed far along (and against) its gradient.
+
+    A logit D leaves [0, 1] long before that; one that never does ends in a sigmoid (or
+    another squashing link), which the loss applies again: BCE on probabilities saturates
+    and G stops learning.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    x = tf.constant(images)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        total = tf.reduce_sum(tf.cast(model(c.feed(x), training=False), tf.float32))
+    gradient = tape.gradient(total, x)
+    direction = tf.sign(gradient) if gradient is not None else tf.zeros_like(x)
+    for step in (1.0, 10.0, 100.0):
+        for probe in (x + step * direction, x - step * direction, x * step, -x * step):
+            out = as_array(model(c.feed(probe), training=False))
+            if not np.isfinite(out).all() or out.min() < 0 or out.max() > 1:
+                return
+    raise ContractFailure(
+        f"with {label}: D's outputs never leave [0, 1], even for images pushed far along its gradient: "
+        "it looks like D ends in a sigmoid; D must output logits (no final activation), the loss owns the link"
+    )
 
 
 def _label_matters(c, batch, what) -> str:

@@ -12,7 +12,8 @@ and ``ganlab sample`` do with it works. For every component of a plugin this che
   ``output_range`` even for large z; gradients reach every trainable variable, also
   under XLA; ``.keras`` save/load, ``clone_model`` (EMA) and a checkpoint-style
   rebuild-and-copy give the same images;
-- discriminator: one finite logit per image; gradients reach the input images (so G can
+- discriminator: one finite logit per image, not a probability (outputs that never leave
+  [0, 1], even for images pushed far along D's gradient, mean a final sigmoid); gradients reach the input images (so G can
   learn through D) and every trainable variable, also under XLA; rebuild-and-copy gives
   the same logits;
 - loss: ``d_loss`` and ``g_loss`` are finite scalars for ordinary, extreme and bfloat16

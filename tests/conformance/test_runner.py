@@ -341,3 +341,15 @@ def test_a_nan_penalty_is_named():
         "FAIL  loss bad:x: gradients: eagerly: penalty(discriminator, real, fake, seed) "
         "on real and fake images (4, 8, 8, 1) is nan"
     )
+
+
+def test_a_discriminator_that_ends_in_a_sigmoid():
+    def sigmoid_head(image_shape: tuple):
+        images = keras.Input(image_shape)
+        return keras.Model(images, keras.layers.Dense(1, activation="sigmoid")(keras.layers.Flatten()(images)))
+
+    assert failures("discriminator", sigmoid_head) == [
+        "FAIL  discriminator bad:x: output: with defaults: D's outputs never leave [0, 1], even for images pushed "
+        "far along its gradient: it looks like D ends in a sigmoid; D must output logits (no final activation), "
+        "the loss owns the link"
+    ]
