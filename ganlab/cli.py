@@ -80,10 +80,29 @@ def _image_shape(text):
     return shape
 
 
-def _positive_int(text):
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, found {text!r}")
-    return int(text)
+#: ``--seed``: what NumPy's generators and ``keras.utils.set_random_seed`` accept, 0 <= seed < 2**32.
+MAX_SEED = 2**32 - 1
+#: ``bench --steps``: timing more steps says nothing more, and the schedules get the count as an integer.
+MAX_BENCH_STEPS = 1_000_000
+
+
+def _whole(low, high=None):
+    """An argparse type: a whole number in [low, high], else one line naming the range."""
+    wanted = f">= {low:,}" if high is None else f"from {low:,} to {high:,}"
+
+    def parse(text):
+        digits = text[1:] if text[:1] in "+-" else text
+        value = int(text) if digits.isdigit() and len(digits) <= 30 else None
+        if value is None or value < low or (high is not None and value > high):
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            raise argparse.ArgumentTypeError(f"expected a whole number {wanted}, found {shown!r}")
+        return value
+
+    parse.__name__ = "whole number"  # argparse names the type in some messages
+    return parse
+
+
+_positive_int = _whole(1)
 
 
 def import_tensorflow_quietly():
@@ -190,8 +209,8 @@ def _add_set(p):
 def _add_draw(p, n_default, n_help, run_dir_help="run directory written by ganlab run"):
     """RUN_DIR, -n and --seed: what sample and eval share."""
     p.add_argument("run_dir", metavar="RUN_DIR", help=run_dir_help)
-    p.add_argument("-n", type=int, default=n_default, help=n_help)
-    p.add_argument("--seed", type=int, default=0, help="seed for z (default 0)")
+    p.add_argument("-n", type=_positive_int, default=n_default, help=n_help)
+    p.add_argument("--seed", type=_whole(0, MAX_SEED), default=0, help="seed for z, 0 to 2**32-1 (default 0)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -274,8 +293,13 @@ def build_parser() -> argparse.ArgumentParser:
         "model FLOP utilisation.",
     )
     p.add_argument("recipe", help="recipe YAML file")
-    p.add_argument("--steps", type=int, default=100, help="train steps to time (default 100)")
-    p.add_argument("--batch-size", type=int, help="override training.batch_size")
+    p.add_argument(
+        "--steps",
+        type=_whole(1, MAX_BENCH_STEPS),
+        default=100,
+        help=f"train steps to time, 1 to {MAX_BENCH_STEPS:,} (default 100)",
+    )
+    p.add_argument("--batch-size", type=_positive_int, help="override training.batch_size")
     _add_set(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_bench)

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from ganlab.cli import main
 from tests.conftest import run_cli
 
 
@@ -35,6 +36,10 @@ def step_gflop_by_hand(batch):
     return (batch * (g + 6 * d) + batch * (3 * g + 2 * d)) / 1e9
 
 
-def test_bench_rejects_zero_steps(mnist_dir):
-    result = run_cli("bench", "recipes/vanilla_mnist.yaml", "--steps", 0, "--set", f"data.path={mnist_dir}")
-    assert result.returncode == 2 and "--steps 0" in result.stderr and "Traceback" not in result.stderr
+@pytest.mark.parametrize("flag, value", [("--steps", "0"), ("--steps", "1000000000"), ("--batch-size", "0")])
+def test_bench_refuses_counts_out_of_range_before_loading_anything(flag, value, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["bench", "no/such/recipe.yaml", flag, value])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exited.value.code == 2 and len(lines) == 1
+    assert lines[0].startswith(f"ganlab bench: error: argument {flag}: expected a whole number") and value in lines[0]

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from ganlab import __version__
+from ganlab.cli import main
 from tests.conftest import ROOT, run_cli
 
 
@@ -118,3 +119,22 @@ def test_a_closed_output_pipe_ends_quietly_with_141(argv):
     finally:
         os.close(write_end)
     assert (result.returncode, result.stderr) == (141, "")
+
+
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["sample", "RUN", "--seed", "-1", "-o", "x.png"], "--seed"),
+        (["sample", "RUN", "--seed", str(10**30), "-o", "x.png"], "--seed"),
+        (["sample", "RUN", "-n", "0", "-o", "x.png"], "-n"),
+        (["eval", "RUN", "-n", "-5"], "-n"),
+        (["eval", "RUN", "--seed", str(2**32)], "--seed"),
+        (["check-plugin", "mlp", "--latent-dim", "1e9"], "--latent-dim"),
+    ],
+)
+def test_counts_and_seeds_outside_what_the_libraries_take_are_one_line(argv, flag, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exited.value.code == 2 and len(lines) == 1
+    assert f"error: argument {flag}: expected a whole number" in lines[0] and argv[argv.index(flag) + 1] in lines[0]
