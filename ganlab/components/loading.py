@@ -54,7 +54,7 @@ def hook_problem(pm, plugin) -> str | None:
         except Exception:  # an attribute that raises on access is not a hook
             continue
         if opts is None:
-            if attr.startswith("register_") and inspect.isroutine(value):
+            if attr.startswith("register_") and inspect.isroutine(value) and _defined_by(plugin, value):
                 unmarked.append(attr)
             continue
         marked.append(attr)
@@ -74,6 +74,13 @@ def hook_problem(pm, plugin) -> str | None:
             f"write 'from ganlab import hookimpl' and put @hookimpl above def {forgotten[0]}"
         )
     return None
+
+
+def _defined_by(plugin, function) -> bool:
+    """Whether ``function`` is the plugin's own (not imported, like keras's register_keras_serializable)."""
+    if inspect.ismodule(plugin):
+        return getattr(function, "__module__", None) == plugin.__name__
+    return getattr(function, "__self__", None) is plugin
 
 
 def builder_problem(kind: str, builder) -> str | None:

@@ -230,6 +230,9 @@ class WithHelper:
 
 
 UNMARKED = """
+    from dataclasses import replace as register_imported  # imported, not the plugin's: never reported
+
+
     def register_losses(register):
         raise AssertionError('never called')
 """
@@ -260,6 +263,10 @@ def test_an_unmarked_hook_module_fails_in_ganlab_list(tmp_path, capsys, monkeypa
     monkeypatch.syspath_prepend(str(site))
     assert main(["list", "loss"]) == 0
     assert "  um: register_losses is not marked @hookimpl, so ganlab never calls it" in capsys.readouterr().out
+    (site / "ganlab_unmarked.py").write_text("from dataclasses import replace as register_imported\n")
+    sys.modules.pop("ganlab_unmarked", None)
+    assert main(["list", "loss"]) == 0
+    assert "um:" not in capsys.readouterr().out
 
 
 def test_one_plugin_registering_a_name_twice_is_refused(monkeypatch):
