@@ -357,6 +357,13 @@ def main(argv=None) -> int:
         except KeyboardInterrupt:
             print("ganlab: interrupted", file=sys.stderr)
             return 130
+        except Exception as exc:
+            from ganlab import resources  # only now: numpy is not for list and check
+
+            if not resources.is_allocation_failure(exc):
+                raise
+            print(f"ganlab: error: {resources.allocation_message(exc)}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     except BrokenPipeError:
         _drop_closed_output()
         return EXIT_PIPE_CLOSED

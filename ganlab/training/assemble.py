@@ -8,6 +8,7 @@ import contextlib
 import keras
 import numpy as np
 
+from ganlab import resources
 from ganlab.errors import GanlabError
 from ganlab.training import distribute, infogan
 from ganlab.training.engine import AdversarialModel
@@ -57,8 +58,25 @@ def build_model(
     is the run's length in train steps, over which learning-rate schedules stretch.
     ``classes`` is the class count of a conditional recipe (see ``num_classes``).
     """
-    with placement.strategy.scope() if placement else contextlib.nullcontext():
-        return _build_model(recipe, image_shape, steps_per_execution, placement, jit_compile, total_steps, classes)
+    check_memory(recipe, image_shape, classes)
+    sizes = " or ".join(["training.latent_dim", *resources.size_settings(recipe, "generator")])
+    sizes += "".join(f" or {key}" for key in resources.size_settings(recipe, "discriminator"))
+    with resources.allocating("G, D and their optimizers", sizes):
+        with placement.strategy.scope() if placement else contextlib.nullcontext():
+            return _build_model(recipe, image_shape, steps_per_execution, placement, jit_compile, total_steps, classes)
+
+
+def check_memory(recipe, image_shape, classes=None, available=None):
+    """Refuse a recipe whose rough memory estimate (``ganlab.resources``) exceeds this machine's
+    available memory (or ``available`` bytes), before anything is allocated."""
+    t, comps = recipe["training"], recipe.components
+    context = {"image_shape": image_shape} if classes is None else {"image_shape": image_shape, "num_classes": classes}
+    g = resources.count_weights(
+        comps["generator"].builder, {"latent_dim": t["latent_dim"], **context, **recipe.component_params("generator")}
+    )
+    d = resources.count_weights(comps["discriminator"].builder, {**context, **recipe.component_params("discriminator")})
+    parts = resources.estimate(recipe, image_shape, (g[0], d[0]), (g[1], d[1]))
+    resources.check_fits(parts, available)
 
 
 def _build_model(recipe, image_shape, steps_per_execution, placement, jit_compile, total_steps, classes):
