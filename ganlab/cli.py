@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -51,6 +52,8 @@ def cmd_check_plugin(args):
 
     context = {"image_shape": args.image_shape, "latent_dim": args.latent_dim}
     settings = runner.parse_settings(args.set)
+    if args.image_shape is not None:
+        _check_plugin_images_fit(args.image_shape)
     given = {k: v for k, v in context.items() if v is not None}
     loading, checks = runner.check_plugin(_registry(), args.name, settings, **given)
     import_tensorflow_quietly()
@@ -70,6 +73,18 @@ def cmd_check_plugin(args):
     print(f"ganlab: check-plugin {args.name}: all {len(results)} checks of {components} passed")
 
 
+def _check_plugin_images_fit(image_shape):
+    """Refuse an --image-shape whose images alone cannot fit: the checks hold float32 batches of
+    them (up to 16 images), G's outputs and D's gradients besides, before any plugin model."""
+    from ganlab import resources
+
+    shape = ",".join(map(str, image_shape))
+    images = resources.Part(
+        f"the checks' batches of {shape} images", 2 * 16 * math.prod(image_shape) * resources.FLOAT, "--image-shape"
+    )
+    resources.check_fits([images], what=f"--image-shape {shape}")
+
+
 def _image_shape(text):
     try:
         shape = tuple(int(part) for part in text.split(","))
@@ -82,6 +97,8 @@ def _image_shape(text):
 
 #: ``--seed``: what NumPy's generators and ``keras.utils.set_random_seed`` accept, 0 <= seed < 2**32.
 MAX_SEED = 2**32 - 1
+#: ``check-plugin --latent-dim``: the longest z a recipe may ask for (``training.latent_dim``).
+MAX_LATENT_DIM = 65_536
 #: ``bench --steps``: timing more steps says nothing more, and the schedules get the count as an integer.
 MAX_BENCH_STEPS = 1_000_000
 
@@ -329,7 +346,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="H,W,C",
         help="images the generators and discriminators are checked on (default 28,28,1)",
     )
-    p.add_argument("--latent-dim", type=_positive_int, metavar="N", help="length of z for the generators (default 100)")
+    p.add_argument(
+        "--latent-dim",
+        type=_whole(1, MAX_LATENT_DIM),
+        metavar="N",
+        help=f"length of z for the generators, 1 to {MAX_LATENT_DIM:,} (default 100)",
+    )
     p.set_defaults(func=cmd_check_plugin)
     return parser
 

@@ -138,3 +138,10 @@ def test_counts_and_seeds_outside_what_the_libraries_take_are_one_line(argv, fla
     lines = capsys.readouterr().err.strip().splitlines()
     assert exited.value.code == 2 and len(lines) == 1
     assert f"error: argument {flag}: expected a whole number" in lines[0] and argv[argv.index(flag) + 1] in lines[0]
+
+
+def test_check_plugin_refuses_an_image_shape_that_cannot_fit_before_building_anything(capsys):
+    assert main(["check-plugin", "mlp", "--image-shape", "100000,100000,3"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ganlab: error: --image-shape 100000,100000,3 needs about ")
+    assert "GiB of memory but this machine has" in lines[0] and lines[0].endswith("lower --image-shape")

@@ -16,10 +16,13 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from ganlab.errors import GanlabError
 from ganlab.rundir import save_model
 
 ARCHITECTURE_VERSION = 3  # bump whenever build() or train() changes: it is part of the cache key
 FEATURES_LAYER = "features"
+#: The smallest height and width ``build``'s convolutions (3x3, 3x3 stride 2, 3x3, unpadded) leave a pixel of.
+MIN_SIDE = 9
 
 
 def cache_dir() -> Path:
@@ -37,6 +40,12 @@ def content_hash(images, labels, seed: int, epochs: int) -> str:
 
 
 def build(image_shape, num_classes):
+    if min(image_shape[:2]) < MIN_SIDE:
+        raise GanlabError(
+            f"ganlab's evaluation classifier needs images of at least {MIN_SIDE}x{MIN_SIDE} (its three "
+            f"unpadded convolutions), these are {'x'.join(map(str, image_shape))}: such a dataset cannot be "
+            "scored by ganlab eval or output.eval_every"
+        )
     layers = keras.layers
     inputs = keras.Input(image_shape)
     # Small shifts and rotations, in training only: they raise held-out accuracy on a
