@@ -15,7 +15,7 @@ hookimpl = pluggy.HookimplMarker("ganlab")
 from ganlab.components.component import Component  # noqa: E402  (after hookimpl, which plugins import from here)
 from ganlab.components.interfaces import ImageData, ImageFiles, Loss  # noqa: E402
 from ganlab.components.kinds import KINDS  # noqa: E402
-from ganlab.components.params import Param  # noqa: E402
+from ganlab.components.params import Above, AtLeast, AtMost, Choices, Length, Param, Range, params_rule  # noqa: E402
 from ganlab.errors import GanlabError  # noqa: E402
 
 __all__ = [
@@ -27,5 +27,12 @@ __all__ = [
     "ImageFiles",
     "Loss",
     "Param",
+    "Range",
+    "AtLeast",
+    "Above",
+    "AtMost",
+    "Choices",
+    "Length",
+    "params_rule",
     "GanlabError",
 ]

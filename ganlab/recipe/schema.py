@@ -3,7 +3,7 @@
 The component sections (``data``, ``generator``, ``discriminator``, ``loss``) name a
 registered component; their parameters come from the builder's signature (see
 ``ganlab.components.params``). ``training``, ``output`` and ``distribute`` are ganlab's
-own and are described here, one ``Setting`` per key: its type, default, range check and
+own and are described here, one ``Setting`` per key: its type (with its range), default and
 help text, which validation, ``ganlab check`` and docs/recipes.md all read.
 """
 
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-from typing import Any, Callable, Literal
+from typing import Annotated, Any, Callable, Literal
 
 from ganlab.components.kinds import KINDS
-from ganlab.components.params import type_name
+from ganlab.components.params import Above, AtLeast, Range, type_name
 
 #: The component kinds in the order their sections come in a recipe: data, generator, discriminator, loss.
 COMPONENT_KINDS = tuple(sorted(KINDS.values(), key=lambda kind: kind.section_order))
@@ -22,7 +22,13 @@ COMPONENT_KINDS = tuple(sorted(KINDS.values(), key=lambda kind: kind.section_ord
 
 @dataclasses.dataclass(frozen=True)
 class Setting:
-    """One of ganlab's own recipe keys: its type, default, a range check and a description."""
+    """One of ganlab's own recipe keys: its type, default, description and any check beyond its type.
+
+    Ranges are part of the type, ``Annotated[int, Range(1, MAX_EPOCHS)]`` (see
+    :mod:`ganlab.components.params`), so ``check_value`` enforces them, every float is refused
+    when it is not finite, and the type column of ``describe_settings`` shows them.
+    ``check`` is for the rest: it returns what is wrong, or None.
+    """
 
     annotation: Any
     default: Any
@@ -30,16 +36,22 @@ class Setting:
     check: Callable[[Any], str | None] | None = None
 
 
-def at_least(low):
-    return lambda v: None if v is None or v >= low else f"must be >= {low}"
+#: Upper bounds far beyond any real run: they turn a typo (10**15 epochs) into an error
+#: instead of a run that never ends or an allocation that cannot succeed.
+MAX_EPOCHS = 1_000_000
+MAX_STEPS = 1_000_000_000
+MAX_BATCH = 65_536
+MAX_LATENT_DIM = 65_536
+MAX_GRID = 64
+MAX_D_STEPS = 1_000
+MAX_STEPS_PER_EXECUTION = 10_000
+MAX_DEVICES = 4_096
+#: NumPy's and keras.utils.set_random_seed's range: 0 <= seed < 2**32.
+MAX_SEED = 2**32 - 1
 
-
-def positive(v):
-    return None if v is None or v > 0 else "must be > 0"
-
-
-def unit_interval(v):
-    return None if 0 <= v < 1 else "must be in [0, 1)"
+Count = Annotated[int, AtLeast(1)]
+Positive = Annotated[float, Above(0)]
+UnitInterval = Annotated[float, Range(0, 1, high_open=True)]
 
 
 def _tensorboard_installed(v):
@@ -51,65 +63,70 @@ def _tensorboard_installed(v):
 
 OPTIMIZER = {
     "name": Setting(Literal["adam"], "adam", "optimizer (Adam, as in the classic GAN recipes)"),
-    "learning_rate": Setting(float, 2e-4, "learning rate", positive),
-    "beta_1": Setting(float, 0.5, "Adam's first-moment decay", unit_interval),
-    "beta_2": Setting(float, 0.999, "Adam's second-moment decay", unit_interval),
+    "learning_rate": Setting(Positive, 2e-4, "learning rate"),
+    "beta_1": Setting(UnitInterval, 0.5, "Adam's first-moment decay"),
+    "beta_2": Setting(UnitInterval, 0.999, "Adam's second-moment decay"),
     "lr_decay": Setting(
         Literal["none", "linear", "cosine"],
         "none",
         "learning-rate schedule: constant, or linear/cosine decay to 0 by the last step",
     ),
-    "decay_start": Setting(float, 0.0, "fraction of training after which the decay begins", unit_interval),
-    "clip_norm": Setting(
-        float | None, None, "rescale each update's gradients to at most this global L2 norm", positive
-    ),
+    "decay_start": Setting(UnitInterval, 0.0, "fraction of training after which the decay begins"),
+    "clip_norm": Setting(Positive | None, None, "rescale each update's gradients to at most this global L2 norm"),
 }
 
 
 SETTINGS: dict[str, dict[str, Any]] = {
     "training": {
-        "epochs": Setting(int | None, None, "passes over the data set (one of epochs/steps is required)", at_least(1)),
-        "steps": Setting(int | None, None, "G steps to train instead of epochs", at_least(1)),
-        "batch_size": Setting(int, 128, "images per batch, for D and for the AM step", at_least(1)),
-        "d_steps": Setting(int, 1, "k: D updates per G (AM) update, each on a fresh real batch", at_least(1)),
+        "epochs": Setting(
+            Annotated[int, Range(1, MAX_EPOCHS)] | None,
+            None,
+            "passes over the data set (one of epochs/steps is required)",
+        ),
+        "steps": Setting(Annotated[int, Range(1, MAX_STEPS)] | None, None, "G steps to train instead of epochs"),
+        "batch_size": Setting(
+            Annotated[int, Range(1, MAX_BATCH)], 128, "images per batch, for D and for the AM step"
+        ),
+        "d_steps": Setting(
+            Annotated[int, Range(1, MAX_D_STEPS)], 1, "k: D updates per G (AM) update, each on a fresh real batch"
+        ),
         "d_batch": Setting(
             Literal["separate", "concat"],
             "separate",
             "D update on two batches (real, then fake: one forward pass each) or one concatenated batch",
         ),
-        "latent_dim": Setting(int, 100, "size of the latent vector z", at_least(1)),
+        "latent_dim": Setting(Annotated[int, Range(1, MAX_LATENT_DIM)], 100, "size of the latent vector z"),
         "noise": Setting(Literal["normal", "uniform"], "normal", "distribution of z: N(0, 1) or U(-1, 1)"),
-        "seed": Setting(int, 0, "seed for weights, noise and data order: same seed, same run"),
+        "seed": Setting(
+            Annotated[int, Range(0, MAX_SEED)], 0, "seed for weights, noise and data order: same seed, same run"
+        ),
         "optimizer": OPTIMIZER,
         "g_optimizer": "overrides",
         "d_optimizer": "overrides",
         "d_validation": Setting(
-            float,
+            Annotated[float, Range(0, 0.5)],
             0.0,
             "fraction of real images held out of training; "
             "D's accuracy on them is logged each epoch (D overfitting)",
-            lambda v: None if 0 <= v <= 0.5 else "must be in [0, 0.5]",
         ),
         "instance_noise": Setting(
-            float,
+            Annotated[float, AtLeast(0)],
             0.0,
             "std of Gaussian noise added to every image D sees (G's output units), "
             "annealed linearly to 0 by the last step",
-            at_least(0),
         ),
         "info_modes": Setting(
-            int,
+            Annotated[int, AtLeast(0)],
             0,
             "InfoGAN: z's first n entries choose one of n modes and D learns to tell each fake's mode, with G "
             "(0: off; see docs/recipes.md)",
             lambda v: None if v == 0 or v >= 2 else "must be 0 (off) or at least 2",
         ),
-        "info_weight": Setting(float, 1.0, "weight of the InfoGAN mode term in both players' losses", positive),
+        "info_weight": Setting(Positive, 1.0, "weight of the InfoGAN mode term in both players' losses"),
         "ema": Setting(
-            float | None,
+            Annotated[float, Range(0, 1, low_open=True, high_open=True)] | None,
             None,
             "decay of an exponential moving average of G's weights, used for samples when set (e.g. 0.999)",
-            lambda v: None if v is None or 0 < v < 1 else "must be in (0, 1)",
         ),
         "precision": Setting(
             Literal["float32", "mixed_bfloat16"],
@@ -117,21 +134,20 @@ SETTINGS: dict[str, dict[str, Any]] = {
             "compute dtype of G and D; mixed_bfloat16 computes in bfloat16 and keeps float32 weights",
         ),
         "jit_compile": Setting(bool, True, "compile the train step with XLA"),
-        "steps_per_execution": Setting(int, 1, "train steps per call into the compiled graph", at_least(1)),
+        "steps_per_execution": Setting(
+            Annotated[int, Range(1, MAX_STEPS_PER_EXECUTION)], 1, "train steps per call into the compiled graph"
+        ),
     },
     "output": {
         "dir": Setting(str, "runs", "parent folder of run directories (ganlab run --out overrides)"),
-        "sample_every": Setting(int, 1, "epochs between sample grids of the fixed z", at_least(1)),
-        "checkpoint_every": Setting(
-            int, 1, "epochs between checkpoints (one is always written at the end)", at_least(1)
-        ),
-        "grid": Setting(int, 8, "sample grids are grid x grid images", at_least(1)),
+        "sample_every": Setting(Count, 1, "epochs between sample grids of the fixed z"),
+        "checkpoint_every": Setting(Count, 1, "epochs between checkpoints (one is always written at the end)"),
+        "grid": Setting(Annotated[int, Range(1, MAX_GRID)], 8, "sample grids are grid x grid images"),
         "eval_every": Setting(
-            int,
+            Annotated[int, AtLeast(0)],
             0,
             "epochs between quick quality checks logged to metrics.csv "
             "(0: off; needs a labelled dataset, see docs/metrics.md)",
-            at_least(0),
         ),
         "tensorboard": Setting(
             bool,
@@ -148,11 +164,10 @@ SETTINGS: dict[str, dict[str, Any]] = {
             "several machines (TF_CONFIG), a Cloud TPU",
         ),
         "devices": Setting(
-            int | None,
+            Annotated[int, Range(1, MAX_DEVICES)] | None,
             None,
             "mirrored only: local devices to use "
             "(null: every GPU; on a machine without GPUs, N splits the CPU into N logical devices)",
-            at_least(1),
         ),
         "sync_batch_norm": Setting(
             bool,

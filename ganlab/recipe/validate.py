@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 
-from ganlab.components.params import check_value
+from ganlab.components.params import check_value, clip, quote, rule_problem
 from ganlab.errors import GanlabError
 from ganlab.recipe.schema import COMPONENT_KINDS, REQUIRED_SECTIONS, SECTIONS, SETTINGS, STRATEGY_ONLY
 from ganlab.recipe.yaml_io import apply_overrides, dump_yaml, read_yaml
@@ -32,10 +32,14 @@ class Recipe:
         return self.data[section]
 
     def component_params(self, section) -> dict:
-        return {k: v for k, v in self.data[section].items() if k != "name"}
+        return component_params(self.data[section])
 
     def to_yaml(self) -> str:
         return dump_yaml(self.data)
+
+
+#: No line of a recipe error is longer than this, whatever the recipe holds.
+MAX_LINE = 500
 
 
 class _Problems:
@@ -45,12 +49,16 @@ class _Problems:
         self.source, self.lines, self.items = source, lines, []
 
     def add(self, path, message):
+        path = clip(str(path))
         where = self.lines.get(path)
-        if isinstance(where, str):  # set by an override: "--set key.path" names the key already
-            self.items.append(f"{where}: {message}")
-            return
-        prefix = f"{self.source}:{where}" if where else self.source
-        self.items.append(f"{prefix}: {path}: {message}" if path else f"{prefix}: {message}")
+        if isinstance(where, str):  # set by an override: "--set key.path" names the key
+            set_key = where.removeprefix("--set ")
+            within = set_key == path or set_key.startswith(f"{path}.")  # the override names the path already
+            line = f"{where}: {message}" if within else f"{where}: {path}: {message}"
+        else:
+            prefix = f"{self.source}:{where}" if where else self.source
+            line = f"{prefix}: {path}: {message}" if path else f"{prefix}: {message}"
+        self.items.append(clip(line, MAX_LINE))
 
     def raise_if_any(self):
         if self.items:
@@ -58,7 +66,7 @@ class _Problems:
 
 
 def _suggest(word, choices):
-    hint = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
+    hint = difflib.get_close_matches(clip(str(word), 100), [str(c) for c in choices], n=1)
     return f" — did you mean '{hint[0]}'?" if hint else ""
 
 
@@ -92,7 +100,8 @@ def validate(data, registry, source="<recipe>", lines=None, overrides=()) -> Rec
     for section, spec in SETTINGS.items():
         resolved[section] = _settings(data.get(section) or {}, spec, section, problems)
     training = resolved.get("training", {})
-    if "training" in data and training.get("epochs") is None and training.get("steps") is None:
+    # (a value that failed its own check is missing from `training`, and reported already)
+    if "training" in data and training.get("epochs", 0) is None and training.get("steps", 0) is None:
         problems.add("training", "set training.epochs or training.steps")
     _check_conditioning(components, problems)
     generator = components.get("generator")
@@ -127,40 +136,68 @@ def _component(section_data, section, kind, registry, problems):
     if isinstance(section_data, str):  # `loss: lsgan` is short for `loss: {name: lsgan}`
         section_data = {"name": section_data}
     if not isinstance(section_data, dict) or "name" not in section_data:
-        problems.add(section, f"expected a mapping with 'name: <{kind}>' and its parameters, found {section_data!r}")
+        problems.add(
+            section, f"expected a mapping with 'name: <{kind}>' and its parameters, found {quote(section_data)}"
+        )
         return {}, None
     name = section_data["name"]
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        found = f"str {quote(name)}" if isinstance(name, str) else _found(name)
+        problems.add(
+            f"{section}.name",
+            f"expected the name of a registered {kind} (a word such as 'mlp', or 'plugin:mlp'), found {found}; "
+            "`ganlab list` shows the names",
+        )
+        return dict(section_data), None
     try:
-        component = registry.resolve(kind, str(name))
+        component = registry.resolve(kind, name)
     except GanlabError as exc:
         problems.add(f"{section}.name", str(exc))
         return dict(section_data), None
     params = {p.name: p for p in component.params}
-    resolved = {"name": name}
+    resolved, valid = {"name": name}, True
     for key, value in section_data.items():
         if key == "name":
             continue
         if key not in params:
-            valid = ", ".join(params) or "none"
+            known = ", ".join(params) or "none"
             hint = _suggest(key, params)
-            problems.add(f"{section}.{key}", f"unknown parameter of {kind} '{name}'{hint} (parameters: {valid})")
+            problems.add(f"{section}.{key}", f"unknown parameter of {kind} '{name}'{hint} (parameters: {known})")
+            valid = False
             continue
         try:
             resolved[key] = params[key].check(value)
         except TypeError as exc:
             problems.add(f"{section}.{key}", str(exc))
+            valid = False
     for p in params.values():
         if p.name not in resolved and p.name not in section_data:
             if p.required:
                 problems.add(f"{section}.{p.name}", f"required parameter of {kind} '{name}' is missing ({p.type_name})")
+                valid = False
             else:
                 resolved[p.name] = p.default
+    problem = rule_problem(component.builder, component_params(resolved)) if valid else None
+    if problem:
+        problems.add(section, f"{kind} '{name}': {problem}")
     return resolved, component
+
+
+def component_params(section: dict) -> dict:
+    return {k: v for k, v in section.items() if k != "name"}
+
+
+def _found(value) -> str:
+    if isinstance(value, dict):
+        return f"a mapping {quote(value)} (YAML reads `word:` as a mapping: quote a name that ends in ':')"
+    if isinstance(value, (list, tuple)):
+        return f"a list {quote(value)}"
+    return f"{type(value).__name__} {quote(value)}" if value is not None else "null"
 
 
 def _settings(values, spec, path, problems):
     if not isinstance(values, dict):
-        problems.add(path, f"expected a mapping, found {values!r}")
+        problems.add(path, f"expected a mapping, found {quote(values)}")
         return {}
     resolved = {}
     for key, value in values.items():
@@ -180,7 +217,7 @@ def _settings(values, spec, path, problems):
                 continue
             problem = setting.check(resolved[key]) if setting.check else None
             if problem:
-                problems.add(f"{path}.{key}", f"{problem}, found {values[key]!r}")
+                problems.add(f"{path}.{key}", f"{problem}, found {quote(values[key])}")
         else:
             resolved[key] = setting.default
     return resolved
