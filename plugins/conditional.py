@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import inspect
 import typing
+from typing import Annotated
 
-from ganlab import GanlabError, hookimpl
+from ganlab import AtLeast, GanlabError, hookimpl
 from ganlab_plugins import dcgan, mlp
 
 #: Length of the label embedding concatenated to z, unless the recipe says otherwise.
@@ -55,7 +56,7 @@ def conditional_generator(name, family, base):
         embed_dim: length of the learned label embedding concatenated to z.
         the others: as for the unconditional generator, built for z of length latent_dim + embed_dim.
     """
-    return _signed(build, base, {"embed_dim": (int, EMBED_DIM)})
+    return _signed(build, base, {"embed_dim": (Annotated[int, AtLeast(1)], EMBED_DIM)})
 
 
 def conditional_discriminator(name, family, base):
@@ -106,7 +107,7 @@ def _signed(build, base, extra):
     ``{name: (type, default)}``, then ``base``'s recipe parameters with their types and
     defaults: one source of truth, ``base`` itself.
     """
-    hints = typing.get_type_hints(base)
+    hints = typing.get_type_hints(base, include_extras=True)  # with the constraints ganlab check reads
     keyword = inspect.Parameter.KEYWORD_ONLY
     own = [
         p.replace(kind=keyword, annotation=hints.get(p.name, p.annotation))
@@ -118,6 +119,8 @@ def _signed(build, base, extra):
     parameters = context + added + [p for p in own if p.default is not p.empty]
     build.__signature__ = inspect.Signature(parameters)
     build.__annotations__ = {p.name: p.annotation for p in parameters}
+    if hasattr(base, "params_rule"):
+        build.params_rule = base.params_rule
     return build
 
 

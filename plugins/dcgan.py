@@ -20,15 +20,22 @@ TensorFlow/Keras are imported inside the builders so that listing plugins stays 
 from __future__ import annotations
 
 import numbers
-from typing import Literal
+from typing import Annotated, Literal
 
-from ganlab import GanlabError, hookimpl
+from ganlab import AtLeast, GanlabError, Range, hookimpl
 
 #: The range of G's pixels for each output activation; real images are scaled to match.
 OUTPUT_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
 
 #: Bounds of the start feature map's height and width (G's first map, D's last).
 MIN_START, MAX_START = 3, 8
+
+#: Constraints ``ganlab check`` reads from the signatures (the builders check them again).
+Count = Annotated[int, AtLeast(1)]
+Units = Annotated[int, AtLeast(0)]
+Slope = Annotated[float, AtLeast(0)]
+Momentum = Annotated[float, Range(0, 1, low_open=True, high_open=True)]
+Rate = Annotated[float, Range(0, 1, high_open=True)]
 
 #: Standard deviation of the paper's N(0, 0.02) weight initialisation.
 INIT_STDDEV = 0.02
@@ -47,13 +54,13 @@ def register_discriminators(register):
 def dcgan_generator(
     latent_dim: int,
     image_shape: tuple,
-    base_filters: int = 128,
-    kernel_size: int = 4,
+    base_filters: Count = 128,
+    kernel_size: Count = 4,
     batch_norm: bool = True,
-    bn_momentum: float = 0.9,
-    leaky_slope: float = 0.0,
+    bn_momentum: Momentum = 0.9,
+    leaky_slope: Slope = 0.0,
     output_activation: Literal["tanh", "sigmoid"] = "tanh",
-    dense_units: int = 0,
+    dense_units: Units = 0,
 ):
     """Convolutional generator: z -> Dense -> strided Conv2DTranspose stack -> image (DCGAN).
 
@@ -101,13 +108,13 @@ def dcgan_generator(
 
 def dcgan_discriminator(
     image_shape: tuple,
-    base_filters: int = 64,
-    kernel_size: int = 4,
-    leaky_slope: float = 0.2,
-    dropout: float = 0.0,
+    base_filters: Count = 64,
+    kernel_size: Count = 4,
+    leaky_slope: Slope = 0.2,
+    dropout: Rate = 0.0,
     batch_norm: bool = True,
-    bn_momentum: float = 0.9,
-    dense_units: int = 0,
+    bn_momentum: Momentum = 0.9,
+    dense_units: Units = 0,
 ):
     """Convolutional discriminator: image -> strided Conv2D stack -> one logit (DCGAN).
 

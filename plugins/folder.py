@@ -18,9 +18,12 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from ganlab import GanlabError, ImageData, ImageFiles, hookimpl
+from ganlab import AtLeast, GanlabError, ImageData, ImageFiles, Length, hookimpl
+
+#: ``size``: [height, width], two positive integers (``ganlab check`` reads this; the builder checks again).
+Size = Annotated[tuple[Annotated[int, AtLeast(1)], ...], Length(2)]
 
 EXTENSIONS = (".png", ".jpg", ".jpeg")
 #: ``in_memory: auto`` keeps the decoded images in memory up to this size (n x height x width x channels bytes).
@@ -38,7 +41,7 @@ def register_datasets(register):
 
 def image_folder(
     path: str,
-    size: tuple[int, ...] | None = None,
+    size: Size | None = None,
     channels: Literal[1, 3] = 3,
     fit: Literal["crop", "stretch"] = "crop",
     labels: bool = False,

@@ -11,9 +11,9 @@ so that importing this module (``ganlab list``) stays cheap.
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Annotated, Literal
 
-from ganlab import GanlabError, Loss, hookimpl
+from ganlab import AtLeast, GanlabError, Loss, Range, hookimpl, params_rule
 
 
 @hookimpl
@@ -27,9 +27,9 @@ def register_losses(register):
 
 def bce(
     generator_loss: Literal["non_saturating", "minimax"] = "non_saturating",
-    label_smoothing: float = 0.0,
-    r1_gamma: float = 0.0,
-    r1_images: int = 0,
+    label_smoothing: Annotated[float, Range(0, 0.5, high_open=True)] = 0.0,
+    r1_gamma: Annotated[float, AtLeast(0)] = 0.0,
+    r1_images: Annotated[int, AtLeast(0)] = 0,
 ) -> Loss:
     """Binary cross-entropy on logits (Goodfellow et al. 2014), with one-sided label smoothing and R1.
 
@@ -56,6 +56,13 @@ def bce(
     return BCELoss(generator_loss, label_smoothing, r1_gamma, r1_images)
 
 
+def _a_below_b(params):
+    if not params["a"] < params["b"]:
+        return f"b must be greater than a, found a={params['a']!r}, b={params['b']!r}"
+    return None
+
+
+@params_rule(_a_below_b)
 def lsgan(a: float = 0.0, b: float = 1.0, c: float = 1.0) -> Loss:
     """Least squares GAN (Mao et al. 2017) on D's raw outputs.
 
@@ -78,7 +85,7 @@ def hinge() -> Loss:
     return HingeLoss()
 
 
-def wgan_gp(gp_weight: float = 10.0) -> Loss:
+def wgan_gp(gp_weight: Annotated[float, AtLeast(0)] = 10.0) -> Loss:
     """Wasserstein GAN with gradient penalty (Gulrajani et al. 2017); use k = 5 D steps.
 
     D (the critic) minimises mean(D(G(z))) - mean(D(x)) + gp_weight * mean((||grad D(x_hat)||_2 - 1)^2),

@@ -10,9 +10,15 @@ TensorFlow/Keras are imported inside the builders so that listing plugins stays 
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
-from ganlab import GanlabError, hookimpl
+from ganlab import AtLeast, GanlabError, Range, hookimpl
+
+#: Constraints ``ganlab check`` reads from the signatures (the builders check them again).
+Units = Annotated[int, AtLeast(1)]
+Slope = Annotated[float, AtLeast(0)]
+Momentum = Annotated[float, Range(0, 1, low_open=True, high_open=True)]
+Rate = Annotated[float, Range(0, 1, high_open=True)]
 
 #: The range of G's pixels for each output activation; real images are scaled to match.
 OUTPUT_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
@@ -31,11 +37,11 @@ def register_discriminators(register):
 def mlp_generator(
     latent_dim: int,
     image_shape: tuple,
-    hidden: tuple[int, ...] = (256, 512, 1024),
-    leaky_slope: float = 0.2,
+    hidden: tuple[Units, ...] = (256, 512, 1024),
+    leaky_slope: Slope = 0.2,
     batch_norm: bool = True,
-    bn_momentum: float = 0.8,
-    dropout: float = 0.0,
+    bn_momentum: Momentum = 0.8,
+    dropout: Rate = 0.0,
     output_activation: Literal["tanh", "sigmoid"] = "tanh",
 ):
     """Fully connected generator: z -> Dense layers -> image (classic Keras MLP GAN).
@@ -69,9 +75,9 @@ def mlp_generator(
 
 def mlp_discriminator(
     image_shape: tuple,
-    hidden: tuple[int, ...] = (512, 256),
-    leaky_slope: float = 0.2,
-    dropout: float = 0.0,
+    hidden: tuple[Units, ...] = (512, 256),
+    leaky_slope: Slope = 0.2,
+    dropout: Rate = 0.0,
 ):
     """Fully connected discriminator: image -> Dense layers -> one logit (classic Keras MLP GAN).
 

@@ -40,7 +40,8 @@ def test_list_groups_by_kind_with_source():
 def test_list_kind_and_verbose():
     out = run_cli("list", "loss", "-v").stdout
     assert out.startswith("losses:") and "generators:" not in out
-    assert "label_smoothing: float = 0.0" in out and "generator_loss: non_saturating|minimax = 'non_saturating'" in out
+    assert "label_smoothing: float in [0, 0.5) = 0.0" in out
+    assert "generator_loss: non_saturating|minimax = 'non_saturating'" in out
 
 
 def test_list_json_shape():
@@ -52,7 +53,7 @@ def test_list_json_shape():
     assert mlp["conditional"] is False
     assert next(c for c in data["components"]["generator"] if c["name"] == "cmlp")["conditional"] is True
     hidden = next(p for p in mlp["params"] if p["name"] == "hidden")
-    assert hidden == {"name": "hidden", "type": "list of int", "required": False, "default": [256, 512, 1024]}
+    assert hidden == {"name": "hidden", "type": "list of int >= 1", "required": False, "default": [256, 512, 1024]}
     assert {p["name"] for p in data["plugins"]} >= {"mlp", "losses", "mnist"}
 
 
@@ -70,7 +71,7 @@ def test_check_errors_exit_2_one_line_each_no_traceback(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 2
     assert "loss.name: unknown loss 'lsgam' — did you mean 'lsgan'?" in lines[0]
-    assert lines[1] == "ganlab: error: --set training.batch_size: must be >= 1, found 0"
+    assert lines[1] == "ganlab: error: --set training.batch_size: must be in [1, 65536], found 0"
 
 
 def test_run_with_bad_recipe_writes_nothing(tmp_path):

@@ -57,8 +57,12 @@ def test_recipe_parameters_come_from_the_signatures():
         "bn_momentum": 0.9,
         "dense_units": 0,
     }
-    assert [g[n].type_name for n in g] == ["int", "int", "bool", "float", "float", "tanh|sigmoid", "int"]
-    assert [d[n].type_name for n in d] == ["int", "int", "float", "float", "bool", "float", "int"]
+    assert [g[n].type_name for n in g] == [
+        "int >= 1", "int >= 1", "bool", "float in (0, 1)", "float >= 0", "tanh|sigmoid", "int >= 0"
+    ]
+    assert [d[n].type_name for n in d] == [
+        "int >= 1", "int >= 1", "float >= 0", "float in [0, 1)", "bool", "float in (0, 1)", "int >= 0"
+    ]
     assert g["leaky_slope"].check(0) == 0.0 and isinstance(g["leaky_slope"].check(0), float)
 
 
