@@ -76,13 +76,14 @@ def estimate(recipe, image_shape, weights=(None, None), activations=(None, None)
     batch, k = t["batch_size"], t["d_steps"]
     g_sizes = " or ".join(["training.latent_dim", *size_settings(recipe, "generator")])
     d_sizes = " or ".join(size_settings(recipe, "discriminator")) or "the discriminator's sizes"
+    images = f"the size of the dataset's images ({'x'.join(map(str, image_shape))})"
     parts = [
         # k real batches in flight (and the next prefetched), their z
         Part("the real batches and z of a train step", 2 * batch * k * (pixels + latent) * FLOAT,
-             "training.batch_size or training.d_steps"),
+             f"training.batch_size or training.d_steps or {images}"),
         # fixed z, G's images and the real grid as float64
         Part(f"the {out['grid']}x{out['grid']} sample grids", out["grid"] ** 2 * (latent + 3 * pixels) * FLOAT,
-             "output.grid"),
+             f"output.grid or {images}"),
     ]
     g, d = weights
     copies = WEIGHT_COPIES + (1 if t.get("ema") else 0)  # an EMA of G is one more copy of its weights
