@@ -30,6 +30,19 @@ EXIT_BAD_INPUT = 2
 EXIT_PIPE_CLOSED = 141
 
 
+def _emit(text, flush=False):
+    """Write a command's output to stdout. One that cannot take it (a full disk, an I/O error) is one
+    line; a reader that went away (a closed pipe) is left to ``main``."""
+    try:
+        sys.stdout.write(text)
+        if flush:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise GanlabError(f"cannot write the output to standard output: {exc.strerror or exc}") from None
+
+
 def _registry():
     return load_registry()
 
@@ -38,13 +51,13 @@ def cmd_list(args):
     registry = _registry()
     kinds = [args.kind] if args.kind else list(KINDS)
     text = listing.as_json(registry, kinds) if args.json else listing.as_text(registry, kinds, args.verbose)
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    _emit(text if text.endswith("\n") else text + "\n")
 
 
 def cmd_check(args):
     recipe = load_recipe(args.recipe, _registry(), args.set)
-    sys.stdout.write(f"# {args.recipe}: ok, resolved with defaults filled in\n")
-    sys.stdout.write(recipe.to_yaml())
+    _emit(f"# {args.recipe}: ok, resolved with defaults filled in\n")
+    _emit(recipe.to_yaml())
 
 
 def cmd_check_plugin(args):
@@ -59,18 +72,18 @@ def cmd_check_plugin(args):
     import_tensorflow_quietly()
     results = list(loading)
     for result in loading:
-        print(result.line(), flush=True)
+        _emit(result.line() + "\n", flush=True)
     for check in checks:
         for result in check.run():
             results.append(result)
-            print(result.line(), flush=True)
+            _emit(result.line() + "\n", flush=True)
     failed = sum(not r.ok for r in results)
     if failed:
         raise runner.ContractBroken(
             f"check-plugin {args.name}: {failed} of {len(results)} checks failed (FAIL lines above)"
         )
     components = f"{len(checks)} component{'' if len(checks) == 1 else 's'}"
-    print(f"ganlab: check-plugin {args.name}: all {len(results)} checks of {components} passed")
+    _emit(f"ganlab: check-plugin {args.name}: all {len(results)} checks of {components} passed\n")
 
 
 def _check_plugin_images_fit(image_shape):
@@ -184,14 +197,14 @@ def cmd_eval(args):
 
     if args.train_classifier:
         info = train_classifier(args.run_dir, registry, args.set)
-        print(
+        _emit(
             f"classifier {info['hash']} ({info['file']}): trained on {info['trained_on']} images, "
-            f"held-out accuracy {info['held_out_accuracy']:.4f}"
+            f"held-out accuracy {info['held_out_accuracy']:.4f}\n"
         )
-        print(f"reference set: {info['reference']}")
+        _emit(f"reference set: {info['reference']}\n")
         return
     result = evaluate(args.run_dir, registry, n=args.n, seed=args.seed, overrides=args.set)
-    print(table(result))
+    _emit(table(result) + "\n")
 
 
 def cmd_bench(args):
@@ -203,7 +216,7 @@ def cmd_bench(args):
     from ganlab.bench import bench, report
 
     result = bench(recipe, steps=args.steps, started=STARTED)
-    print(json.dumps(result, indent=2) if args.json else report(result))
+    _emit((json.dumps(result, indent=2) if args.json else report(result)) + "\n")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -360,6 +373,9 @@ def main(argv=None) -> int:
     # TensorFlow's C++ start-up chatter (CUDA probes, CPU feature notes) is noise to a
     # user of the CLI; an explicit TF_CPP_MIN_LOG_LEVEL still wins.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:  # started with the descriptor closed (ganlab run R >&-): discard
+            setattr(sys, name, open(os.devnull, "w"))  # stays open until exit
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -368,7 +384,7 @@ def main(argv=None) -> int:
     try:
         try:
             args.func(args)
-            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+            _emit("", flush=True)  # a closed pipe or a full disk shows here, not at interpreter exit
         except GanlabError as exc:
             try:
                 for line in exc.lines:

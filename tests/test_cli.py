@@ -146,3 +146,21 @@ def test_check_plugin_refuses_an_image_shape_that_cannot_fit_before_building_any
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ganlab: error: --image-shape 100000,100000,3 needs about ")
     assert "GiB of memory but this machine has" in lines[0] and lines[0].endswith("lower --image-shape")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
+@pytest.mark.parametrize("argv", [["check", "recipes/vanilla_mnist.yaml"], ["list", "-v"]])
+def test_output_that_cannot_be_written_is_one_line(argv):
+    with open("/dev/full", "w") as full:  # every write: ENOSPC, as on a full disk
+        result = subprocess.run(
+            [sys.executable, "-m", "ganlab", *argv], cwd=ROOT, stdout=full, stderr=subprocess.PIPE, text=True
+        )
+    assert result.returncode == 2
+    assert result.stderr == "ganlab: error: cannot write the output to standard output: No space left on device\n"
+
+
+def test_a_closed_stdout_discards_the_output():
+    result = subprocess.run(
+        f"'{sys.executable}' -m ganlab list >&-", shell=True, cwd=ROOT, capture_output=True, text=True
+    )
+    assert (result.returncode, result.stderr) == (0, "")
