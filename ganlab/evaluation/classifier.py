@@ -102,7 +102,20 @@ def load_or_train(images, labels, seed=0, epochs=15, verbose=0):
     path = cache_dir() / f"classifier-{digest}.keras"
     if path.is_file():
         return keras.models.load_model(path, compile=False), digest, path
+    try:  # before training, so that a cache that cannot be written costs no training time
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cache_unwritable(path.parent, exc) from None
     model = train(images, labels, seed, epochs, verbose)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_model(model, path)
+    try:
+        save_model(model, path)
+    except OSError as exc:
+        raise _cache_unwritable(path.parent, exc) from None
     return model, digest, path
+
+
+def _cache_unwritable(folder, exc):
+    return GanlabError(
+        f"cannot write ganlab's classifier cache {folder}: {exc.strerror or exc}; "
+        "set GANLAB_CACHE to a folder you can write"
+    )
