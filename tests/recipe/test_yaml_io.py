@@ -152,7 +152,7 @@ def test_the_cli_prints_one_line_and_exits_2(tmp_path, capsys):
         (
             "generator.name=zoo:",
             "--set generator.name: expected the name of a registered generator (a word such as 'mlp', or "
-            "'plugin:mlp'), found a mapping {'zoo': None} (YAML reads `word:` as a mapping: quote a name that ends "
+            "'plugin:mlp'), found a mapping {'zoo': null} (YAML reads `word:` as a mapping: quote a name that ends "
             "in ':'); `ganlab list` shows the names",
         ),
         ("loss.name=[bce]", "--set loss.name: expected the name of a registered loss"),
