@@ -11,13 +11,16 @@ class Checkpointer(keras.callbacks.Callback):
     """Save a checkpoint every ``every`` epochs and after the last one; never a NaN state.
 
     ``nan_stop`` is the run's ``NaNStop``: once it has seen a bad step nothing is saved,
-    so the newest checkpoint stays the last good state.
+    so the newest checkpoint stays the last good state; nor is a state whose variables
+    hold NaN or infinite values (``checkpoint.save`` warns instead). ``recipe`` is the
+    run's ``checkpoint.recipe_record``, kept in every checkpoint's metadata (the run sets it).
     """
 
     def __init__(self, run_dir, every, final_epoch, nan_stop):
         super().__init__()
         self.run_dir, self.every, self.final_epoch, self.nan_stop = run_dir, every, final_epoch, nan_stop
         self.last = None
+        self.recipe = None
 
     def on_epoch_end(self, epoch, logs=None):
         if self.nan_stop.bad_step is not None:
@@ -25,4 +28,4 @@ class Checkpointer(keras.callbacks.Callback):
         done = epoch + 1
         if done % self.every == 0 or done == self.final_epoch or self.model.stop_training:
             step = int(self.model.g_optimizer.iterations.numpy())
-            self.last = checkpoint.save(self.model, self.run_dir, done, step)
+            self.last = checkpoint.save(self.model, self.run_dir, done, step, recipe=self.recipe) or self.last

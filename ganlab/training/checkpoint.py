@@ -12,9 +12,10 @@ checkpoint usable; the next save removes what it left.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sys
 import zipfile
-from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from ganlab.errors import GanlabError
 from ganlab.rundir import RunDir, atomic_path, leftover_temps
 from ganlab.training import infogan
 
+FORMAT = 1  # the checkpoint format; the recipe record is an optional part of format 1
 KEEP = 2  # the newest complete checkpoints kept; older ones are removed
 
 
@@ -41,14 +43,29 @@ def state_groups(model) -> dict:
     return groups
 
 
-def save(model, run_dir, epoch: int, step: int) -> Path:
+def save(model, run_dir, epoch: int, step: int, recipe=None):
+    """Write a checkpoint; returns its path, or None (with a warning) when a variable is NaN or infinite.
+
+    ``recipe`` (``recipe_record``) goes into the metadata, so that a resume can tell an
+    edited recipe.yaml from the one the checkpoint was trained with.
+    """
     folder = RunDir(run_dir).checkpoints
     arrays = {
         f"{group}/{i:05d}": np.asarray(v.numpy())
         for group, variables in state_groups(model).items()
         for i, v in enumerate(variables)
     }
-    meta = {"epoch": epoch, "step": step, "format": 1}
+    bad = non_finite(arrays)
+    if bad:
+        kept = latest(run_dir)
+        warn(
+            f"epoch {epoch}: {', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''} hold NaN or infinite values: "
+            f"no checkpoint written; the newest stays {kept[0].name if kept else 'none'}"
+        )
+        return None
+    meta = {"epoch": epoch, "step": step, "format": FORMAT}
+    if recipe is not None:
+        meta.update(recipe=recipe, fingerprint=fingerprint(recipe))
     path = folder / f"epoch_{epoch:04d}.npz"
     with atomic_path(path, sync=True) as tmp, open(tmp, "wb") as f:
         np.savez(f, __meta__=np.array(json.dumps(meta)), **arrays)
@@ -59,33 +76,102 @@ def save(model, run_dir, epoch: int, step: int) -> Path:
     return path
 
 
-def read_meta(path) -> dict:
-    """The metadata of a complete checkpoint; raises ValueError for a damaged file."""
+def warn(message):
+    print(f"ganlab: warning: {message}", file=sys.stderr, flush=True)
+
+
+def non_finite(arrays) -> list:
+    """The names of the float arrays holding NaN or infinite values."""
+    return [k for k, a in arrays.items() if a.dtype.kind in "fc" and not np.isfinite(a).all()]
+
+
+def recipe_record(data, skip) -> dict:
+    """The resolved recipe as flat ``key.path: value`` pairs (JSON values), without the keys ``skip(key)``
+    accepts: what a checkpoint records so that a resume can name the keys that differ."""
+    flat = {}
+
+    def walk(node, prefix):
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value, f"{prefix}{key}.")
+            elif not skip(f"{prefix}{key}"):
+                flat[f"{prefix}{key}"] = value
+
+    walk(json.loads(json.dumps(data, default=str)), "")
+    return flat
+
+
+def fingerprint(record) -> str:
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+
+
+def _valid(meta) -> dict:
+    """The (epoch, step, format) metadata of a checkpoint; ValueError for a wrong type or a missing key."""
+    if not isinstance(meta, dict):
+        raise ValueError("its metadata is not a mapping")
+    for key in ("epoch", "step"):
+        value = meta.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"its metadata's {key} is {value!r}, not a whole number >= 0")
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"its metadata's format is {meta.get('format')!r}; this ganlab reads format {FORMAT}")
+    record = meta.get("recipe")
+    if record is not None and (not isinstance(record, dict) or meta.get("fingerprint") != fingerprint(record)):
+        raise ValueError("its recorded recipe does not match its fingerprint")
+    return meta
+
+
+def _load_meta(path) -> dict:
     try:
         with zipfile.ZipFile(path) as z:
             bad = z.testzip()
             if bad:
                 raise ValueError(f"corrupt member {bad}")
         with np.load(path) as f:
-            return json.loads(str(f["__meta__"]))
-    except (OSError, zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
+            return _valid(json.loads(str(f["__meta__"])))
+    except (OSError, zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(str(exc)) from exc
 
 
+def read_meta(path) -> dict:
+    """The metadata (epoch, step, format) of a complete checkpoint; raises ValueError for a damaged file."""
+    meta = _load_meta(path)
+    return {k: meta[k] for k in ("epoch", "step", "format")}
+
+
+def read_recipe_record(path):
+    """The recipe a checkpoint was trained with (``recipe_record``), or None for one written before
+    ganlab recorded it."""
+    return _load_meta(path).get("recipe")
+
+
 def latest(run_dir):
-    """(path, meta) of the newest checkpoint that reads back completely, or None."""
+    """(path, meta) of the newest checkpoint that reads back completely with finite values, or None.
+
+    A damaged or non-finite checkpoint is skipped with a warning naming it.
+    """
     for path in sorted(RunDir(run_dir).checkpoints.glob("epoch_*.npz"), reverse=True):  # temp files are hidden
         try:
-            return path, read_meta(path)
-        except ValueError:
+            meta = read_meta(path)
+            with np.load(path) as f:
+                bad = non_finite({k: f[k] for k in f.files if k != "__meta__"})
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+            warn(f"skipping {path}: damaged ({str(exc)[:200]})")
             continue
+        if bad:
+            warn(f"skipping {path}: {', '.join(bad[:3])} hold NaN or infinite values")
+            continue
+        return path, meta
     return None
 
 
 def restore(model, path) -> dict:
     """Load a checkpoint into ``model`` (built and compiled); returns its metadata."""
+    try:
+        meta = read_meta(path)
+    except ValueError as exc:
+        raise GanlabError(f"{path} is damaged ({str(exc)[:200]}); delete it to resume from the one before") from None
     with np.load(path) as f:
-        meta = json.loads(str(f["__meta__"]))
         for group, variables in state_groups(model).items():
             keys = sorted(k for k in f.files if k.startswith(group + "/"))
             if len(keys) != len(variables):

@@ -64,3 +64,62 @@ def test_restore_refuses_a_checkpoint_of_another_model_in_one_line(reg, tmp_path
         checkpoint.restore(build_model(tiny(reg, ema=0.9), (8, 8, 1)), path)
     assert len(with_ema.value.lines) == 1
     assert "ema_generator has 0 variables" in with_ema.value.lines[0] and "a different model" in with_ema.value.lines[0]
+
+
+def _write(path, meta, arrays):
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        np.savez(f, __meta__=np.array(json.dumps(meta)), **arrays)
+
+
+@pytest.mark.parametrize(
+    "meta, what",
+    [
+        ({"epoch": "2", "step": 8, "format": 1}, "epoch is '2'"),
+        ({"epoch": 2, "format": 1}, "step is None"),
+        ({"epoch": 2, "step": -8, "format": 1}, "step is -8"),
+        ({"epoch": 2, "step": 8, "format": 7}, "format is 7"),
+        (["epoch", 2], "not a mapping"),
+        ({"epoch": 2, "step": 8, "format": 1, "recipe": {"a": 1}, "fingerprint": "0"}, "fingerprint"),
+    ],
+)
+def test_checkpoint_metadata_of_a_wrong_type_or_missing_a_key_is_damage(reg, tmp_path, capsys, meta, what):
+    model = build_model(tiny(reg), (8, 8, 1))
+    first = checkpoint.save(model, tmp_path, epoch=1, step=4)
+    newest = tmp_path / "checkpoints" / "epoch_0002.npz"
+    _write(newest, meta, {"generator/00000": np.zeros(3, np.float32)})
+    with pytest.raises(ValueError, match=what):
+        checkpoint.read_meta(newest)
+    assert checkpoint.latest(tmp_path) == (first, META)
+    assert f"ganlab: warning: skipping {newest}: damaged (" in capsys.readouterr().err
+    with pytest.raises(GanlabError, match=f"{newest} is damaged .*delete it to resume from the one before"):
+        checkpoint.restore(model, newest)
+
+
+def test_non_finite_weights_are_never_checkpointed_nor_resumed_from(reg, tmp_path, capsys):
+    model = build_model(tiny(reg), (8, 8, 1))
+    first = checkpoint.save(model, tmp_path, epoch=1, step=4)
+    weights = model.generator.variables[0]
+    weights.assign(np.full(weights.shape, np.inf, np.float32))
+    assert checkpoint.save(model, tmp_path, epoch=2, step=8) is None
+    assert "generator/00000 hold NaN or infinite values: no checkpoint written; the newest stays epoch_0001.npz" in (
+        capsys.readouterr().err
+    )
+    assert sorted(p.name for p in first.parent.iterdir()) == ["epoch_0001.npz"]
+    with np.load(first) as f:  # one written before the check existed
+        arrays = {k: f[k] for k in f.files if k != "__meta__"}
+    arrays["discriminator/00001"] = arrays["discriminator/00001"] * np.nan
+    _write(first.with_name("epoch_0002.npz"), {"epoch": 2, "step": 8, "format": 1}, arrays)
+    assert checkpoint.latest(tmp_path) == (first, META)
+    assert "skipping" in capsys.readouterr().err
+
+
+def test_a_checkpoint_records_the_recipe_it_was_trained_with(reg, tmp_path):
+    recipe = tiny(reg)
+    record = checkpoint.recipe_record(recipe.data, lambda key: key == "training.epochs")
+    assert record["training.batch_size"] == 32 and "training.epochs" not in record
+    path = checkpoint.save(build_model(recipe, (8, 8, 1)), tmp_path, epoch=1, step=4, recipe=record)
+    assert checkpoint.read_meta(path) == META and checkpoint.read_recipe_record(path) == record
+    assert checkpoint.read_recipe_record(checkpoint.save(build_model(recipe, (8, 8, 1)), tmp_path, 2, 8)) is None
