@@ -28,13 +28,15 @@ import contextlib
 import datetime
 import os
 import re
+import zipfile
 from pathlib import Path
 
 import yaml
 
 from ganlab import __version__
-from ganlab.errors import GanlabError
+from ganlab.errors import GanlabError, one_line
 from ganlab.recipe.yaml_io import dump_yaml
+from ganlab.runlock import LOCK, RunLock, acquire, lock_path
 
 RECIPE = "recipe.yaml"
 METRICS = "metrics.csv"
@@ -170,14 +172,18 @@ def _fsync(path, flags):
 # -- creating a run directory and its recipe ------------------------------------------------
 
 
-def new_run_dir(recipe, out=None) -> Path:
+def new_run_dir(recipe, out=None) -> RunLock:
+    """Make (or take the empty folder ``out`` as) a run directory, locked for this process.
+
+    Returns the held ``RunLock``; its ``run_dir`` is the directory. A folder that holds
+    anything, or that another ganlab process is writing, is refused and left as it is.
+    """
     if out:
         run_dir = Path(out)
-        if run_dir.exists() and any(run_dir.iterdir()):
-            raise GanlabError(
-                f"--out {run_dir}: folder exists and is not empty; choose a new one, "
-                f"or continue it with --resume {run_dir}"
-            )
+        if run_dir.exists() and not run_dir.is_dir():
+            raise GanlabError(f"--out {run_dir}: this is a file, not a folder; choose a new folder for the run")
+        if run_dir.is_dir() and _entries(run_dir) and not lock_path(run_dir).exists():
+            raise _not_empty(run_dir)
     else:
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         base = Path(recipe["output"]["dir"]) / f"{Path(recipe.source).stem}-{stamp}"
@@ -187,14 +193,43 @@ def new_run_dir(recipe, out=None) -> Path:
             run_dir = base.with_name(f"{base.name}-{n}")
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".write-test"
-        probe.write_text("")
-        probe.unlink()
     except OSError as exc:
         raise GanlabError(
             f"cannot write run directory {run_dir}: {exc.strerror or exc}; choose another with --out"
         ) from None
-    return run_dir
+    lock = acquire(run_dir, f"--out {run_dir}", "choose another folder with --out")
+    if _entries(run_dir):  # a finished run (its lock file is left), or another process's files
+        lock.release()
+        raise _not_empty(run_dir)
+    return lock
+
+
+def _entries(folder) -> list:
+    return [p for p in Path(folder).iterdir() if p.name != LOCK]
+
+
+def _not_empty(run_dir):
+    return GanlabError(
+        f"--out {run_dir}: folder exists and is not empty; choose a new one, or continue it with --resume {run_dir}"
+    )
+
+
+def release_new(lock, made_here):
+    """Undo ``new_run_dir`` for a run that wrote nothing: drop the lock file, and the folder if it made it."""
+    if not _entries(lock.run_dir):
+        lock_path(lock.run_dir).unlink(missing_ok=True)
+        if made_here:
+            lock.run_dir.rmdir()
+    lock.release()
+
+
+def remove_leftovers(run_dir):
+    """Remove the temp files a failed write left in a run directory (``atomic_path`` removes its own)."""
+    files = RunDir(run_dir)
+    for folder in (files.root, files.checkpoints, files.samples):
+        if folder.is_dir():
+            for leftover in leftover_temps(folder):
+                leftover.unlink(missing_ok=True)
 
 
 def provenance(recipe) -> dict:
@@ -231,9 +266,46 @@ def stored_num_classes(recipe_path):
     return _stored_provenance(recipe_path).get("num_classes")
 
 
+def read_stored_recipe(recipe_path) -> dict:
+    """A run's recipe.yaml as ``write_recipe`` wrote it; GanlabError naming the damage otherwise."""
+    path = Path(recipe_path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, RecursionError, yaml.YAMLError) as exc:
+        raise _damaged_recipe(path, f"it does not read as YAML: {one_line(exc)[:200]}") from None
+    if not isinstance(data, dict):
+        raise _damaged_recipe(path, "it is not a mapping of sections")
+    missing = [s for s in ("data", "generator", "discriminator", "loss", "training") if s not in data]
+    if missing:
+        raise _damaged_recipe(path, f"section{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing")
+    training, provenance = data["training"], data.get("provenance") or {}
+    latent = training.get("latent_dim") if isinstance(training, dict) else None
+    if not (_number(latent) and isinstance(latent, int) and latent >= 1 and isinstance(training.get("noise"), str)):
+        raise _damaged_recipe(path, "training.latent_dim or training.noise is missing or not a valid value")
+    if not isinstance(provenance, dict):
+        raise _damaged_recipe(path, "provenance is not a mapping")
+    out_range, classes = provenance.get("output_range", [-1.0, 1.0]), provenance.get("num_classes")
+    if (
+        not (isinstance(out_range, list) and len(out_range) == 2 and all(_number(v) for v in out_range))
+        or not (classes is None or (isinstance(classes, int) and classes > 0))
+    ):
+        raise _damaged_recipe(path, "provenance.output_range or provenance.num_classes is not a valid value")
+    return data
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _damaged_recipe(path, what):
+    return GanlabError(
+        f"{path} is damaged ({what}); put back the recipe.yaml this run was trained with (from a copy), "
+        "or train the recipe again"
+    )
+
+
 def _stored_provenance(recipe_path):
-    stored = yaml.safe_load(Path(recipe_path).read_text()) or {}
-    return stored.get("provenance") or {}
+    return read_stored_recipe(recipe_path).get("provenance") or {}
 
 
 # -- saving and loading generators ------------------------------------------------------------
@@ -246,9 +318,24 @@ def save_model(model, path):
 
 
 def load_generator(path):
-    """A saved generator; imports ganlab.training.layers first so that Keras can rebuild its HashDropout."""
+    """A saved generator; imports ganlab.training.layers first so that Keras can rebuild its HashDropout.
+
+    A damaged file (cut short, zeroed, one byte changed: every member's CRC is checked
+    first) is one GanlabError saying how to write it again.
+    """
     import keras  # here, not at the top: see the module docstring
 
     import ganlab.training.layers  # noqa: F401  (registers ganlab's layers with Keras' deserialiser)
 
-    return keras.models.load_model(path, compile=False)
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+        if bad is not None:
+            raise ValueError(f"member {bad} fails its CRC check")
+        return keras.models.load_model(path, compile=False)
+    except Exception as exc:  # noqa: BLE001  (whatever Keras raises for a broken file)
+        raise GanlabError(
+            f"{path} is damaged ({one_line(exc)[:200]}); delete it and run 'ganlab run --resume {path.parent}' "
+            "to write it again from the last checkpoint"
+        ) from None

@@ -6,6 +6,7 @@ directory are ``ganlab.callbacks``', and the directory itself is ``ganlab.rundir
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 from pathlib import Path
@@ -13,13 +14,23 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from ganlab.callbacks.checkpointer import Checkpointer
 from ganlab.callbacks.defaults import default_callbacks
 from ganlab.components.loading import load_registry
 from ganlab.errors import GanlabError, TrainingDiverged
 from ganlab.evaluation.judge import Judge
 from ganlab.images import save_png
 from ganlab.recipe.validate import load_recipe
-from ganlab.rundir import RunDir, new_run_dir, save_model, write_recipe
+from ganlab.rundir import (
+    RunDir,
+    new_run_dir,
+    read_stored_recipe,
+    release_new,
+    remove_leftovers,
+    save_model,
+    write_recipe,
+)
+from ganlab.runlock import acquire
 from ganlab.training import checkpoint, distribute
 from ganlab.training.assemble import build_model, load_data, num_classes
 from ganlab.training.stream import hold_out, real_stream, steps_per_epoch
@@ -44,22 +55,27 @@ def train(recipe, out=None) -> Path:
         )
     placement = distribute.place(recipe["distribute"])
     data = load_data(recipe)
-    resume_from = made_here = None
+    resume_from = lock = None
+    made_here = False
     if not placement.is_chief:
         run_dir = Path(out)
     elif task is not None and RunDir(out).recipe.is_file():
+        lock = acquire(out, f"--out {out}", "choose another folder with --out")
         run_dir, resume_from = Path(out), _restart_point(recipe, Path(out))
     else:
         fresh = out is None or not Path(out).exists()
-        run_dir = new_run_dir(recipe, out)
-        made_here = run_dir if fresh else None
+        lock = new_run_dir(recipe, out)
+        run_dir, made_here = lock.run_dir, (True if fresh else None)
         print(f"ganlab: run directory {run_dir}", flush=True)
     try:
         _fit(recipe, run_dir, data, resume_from, placement)
     except GanlabError:
-        if made_here is not None and not any(made_here.iterdir()):
-            made_here.rmdir()  # e.g. a builder refused a parameter: leave no empty run behind
+        if made_here is not False:
+            release_new(lock, made_here)  # e.g. a builder refused a parameter: leave no empty run behind
         raise
+    finally:
+        if lock is not None:
+            lock.release()
     return run_dir
 
 
@@ -108,6 +124,7 @@ def resume(run_dir, registry, overrides=()) -> Path:
     stored = files.recipe
     if not stored.is_file():
         raise GanlabError(f"--resume {run_dir}: no recipe.yaml there; is it a ganlab run directory?")
+    read_stored_recipe(stored)  # a damaged file is one line saying so
     before = load_recipe(stored, registry)
     recipe = load_recipe(stored, registry, overrides)
     changed = changed_keys(before.data, recipe.data)
@@ -117,19 +134,58 @@ def resume(run_dir, registry, overrides=()) -> Path:
             f"may change; these differ: {', '.join(changed)}"
         )
     task = distribute.check(recipe["distribute"])
-    found = checkpoint.latest(run_dir)
-    if found is None and (task is None or task.is_chief):  # other workers take the chief's state
-        raise GanlabError(
-            f"--resume {run_dir}: no complete checkpoint in {files.checkpoints}; start a new run instead"
-        )
-    placement = distribute.place(recipe["distribute"])
-    data = load_data(recipe)
-    path = None
-    if placement.is_chief:
-        path, meta = found
-        print(f"ganlab: resuming {run_dir} from {path.name} (epoch {meta['epoch']}, step {meta['step']})", flush=True)
-    _fit(recipe, run_dir, data, path, placement)
+    chief = task is None or task.is_chief  # other workers take the chief's state, and write nothing there
+    lock = acquire(run_dir, f"--resume {run_dir}", _READ_ONLY) if chief else None
+    try:
+        found = checkpoint.latest(run_dir)
+        if found is None and chief:
+            raise GanlabError(
+                f"--resume {run_dir}: no complete checkpoint in {files.checkpoints}; start a new run instead"
+            )
+        if chief:
+            _check_record(run_dir, found[0], recipe)
+        placement = distribute.place(recipe["distribute"])
+        data = load_data(recipe)
+        path = None
+        if placement.is_chief:
+            path, meta = found
+            print(
+                f"ganlab: resuming {run_dir} from {path.name} (epoch {meta['epoch']}, step {meta['step']})", flush=True
+            )
+        _fit(recipe, run_dir, data, path, placement)
+    finally:
+        if lock is not None:
+            lock.release()
     return run_dir
+
+
+_READ_ONLY = "a resumed run writes its checkpoints there: make it writable, or copy the run and resume the copy"
+
+
+def may_change(key) -> bool:
+    """Whether a resumed run may change ``key`` (``provenance`` is ganlab's record, not a setting)."""
+    return key in RESUMABLE_CHANGES or key.startswith(("distribute.", "provenance."))
+
+
+def _check_record(run_dir, path, recipe):
+    """Refuse to resume from ``path`` with a recipe other than the one it was trained with."""
+    record = checkpoint.read_recipe_record(path)
+    if record is None:  # written before checkpoints recorded their recipe
+        return
+    now = checkpoint.recipe_record(recipe.data, may_change)
+    differ = sorted(k for k in record if record[k] != now.get(k))
+    if differ:
+        shown = ", ".join(f"{k} ({_short(record[k])} there, {_short(now.get(k))} now)" for k in differ[:6])
+        raise GanlabError(
+            f"--resume {run_dir}: recipe.yaml differs from the recipe {path.name} was trained with: {shown}"
+            f"{' ...' if len(differ) > 6 else ''}; put those values back (only training.epochs/steps and "
+            "distribute settings may change, with --set)"
+        )
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _fit(recipe, run_dir, data, resume_from, placement):
@@ -153,43 +209,81 @@ def _train(recipe, run_dir, data, resume_from, placement):
         recipe, data.image_shape, per_call, placement, jit_compile=jit, total_steps=total, classes=classes
     )
     epoch0, step0 = _starting_point(model, resume_from, placement)
-    if epoch0 >= epochs or (t["steps"] is not None and step0 >= t["steps"]):
-        raise GanlabError(
-            f"{run_dir} is already trained to epoch {epoch0} (step {step0}); "
-            "raise training.epochs or training.steps with --set to continue"
+    with _write_errors(run_dir):
+        if epoch0 >= epochs or (t["steps"] is not None and step0 >= t["steps"]):
+            if _unsaved(files, model):  # killed (or out of disk) after the last checkpoint, before the final save
+                _save_generators(model, files)
+                print(f"ganlab: {run_dir} had finished training; wrote {files.generator.name} from {resume_from.name}")
+                return
+            raise GanlabError(
+                f"{run_dir} is already trained to epoch {epoch0} (step {step0}); "
+                "raise training.epochs or training.steps with --set to continue"
+            )
+
+        output_range = getattr(model.generator, "output_range", (-1.0, 1.0))
+        if not files.real.exists():
+            pick = np.random.default_rng(t["seed"]).choice(len(data), min(out["grid"] ** 2, len(data)), replace=False)
+            save_png(files.real, data.images[np.sort(pick)] / 255.0)
+        write_recipe(recipe, run_dir, output_range, classes)
+
+        callbacks, nan_stop = default_callbacks(
+            recipe, model, run_dir, epochs, epoch0, step0, classes, judge, validation
         )
-
-    output_range = getattr(model.generator, "output_range", (-1.0, 1.0))
-    if not files.real.exists():
-        pick = np.random.default_rng(t["seed"]).choice(len(data), min(out["grid"] ** 2, len(data)), replace=False)
-        save_png(files.real, data.images[np.sort(pick)] / 255.0)
-    write_recipe(recipe, run_dir, output_range, classes)
-
-    callbacks, nan_stop = default_callbacks(recipe, model, run_dir, epochs, epoch0, step0, classes, judge, validation)
-    stream = real_stream(
-        images, t["batch_size"] * t["d_steps"], t["seed"], output_range,
-        start_step=step0, d_steps=t["d_steps"], replicas=placement.replicas, labels=labels,
-    )
-    verbose = 1 if sys.stdout.isatty() else 2
-    try:
+        for callback in callbacks:  # every checkpoint records the recipe it was trained with
+            if isinstance(callback, Checkpointer):
+                callback.recipe = checkpoint.recipe_record(recipe.data, may_change)
+        stream = real_stream(
+            images, t["batch_size"] * t["d_steps"], t["seed"], output_range,
+            start_step=step0, d_steps=t["d_steps"], replicas=placement.replicas, labels=labels,
+        )
+        verbose = 1 if sys.stdout.isatty() else 2
         model.fit(
             stream, epochs=epochs, initial_epoch=epoch0, steps_per_epoch=spe, callbacks=callbacks, shuffle=False,
             verbose=verbose,
         )
-    except OSError as exc:
-        raise GanlabError(
-            f"cannot write to {run_dir}: {exc.strerror or exc}; the last complete checkpoint is kept, "
-            f"continue with --resume {run_dir}"
-        ) from None
-    if nan_stop.bad_step is not None:
-        step, key, value = nan_stop.bad_step
-        kept = checkpoint.latest(run_dir)
-        where = f"the last good checkpoint is {kept[0]}" if kept else "no checkpoint was written before it"
-        raise TrainingDiverged(f"{key} became {value} at step {step}: training stopped; {where}")
+        if nan_stop.bad_step is not None:
+            step, key, value = nan_stop.bad_step
+            kept = checkpoint.latest(run_dir)
+            where = f"the last good checkpoint is {kept[0]}" if kept else "no checkpoint was written before it"
+            raise TrainingDiverged(f"{key} became {value} at step {step}: training stopped; {where}")
+        _save_generators(model, files)
+    print(f"ganlab: done: {run_dir}", flush=True)
+
+
+def _unsaved(files, model) -> bool:
+    return not files.generator.is_file() or (model.ema_generator is not None and not files.generator_raw.is_file())
+
+
+def _save_generators(model, files):
     save_model(model.sampler, files.generator)
     if model.ema_generator is not None:
         save_model(model.generator, files.generator_raw)
-    print(f"ganlab: done: {run_dir}", flush=True)
+
+
+@contextlib.contextmanager
+def _write_errors(run_dir):
+    """A failed write (a full disk, a read-only folder, a file where a folder should be) as one line."""
+    try:
+        yield
+    except OSError as exc:
+        raise _write_failed(run_dir, exc) from None
+
+
+def _write_failed(run_dir, exc) -> GanlabError:
+    """What a failed write means for the run: what is kept, and what to do. Partial temp files are removed."""
+    remove_leftovers(run_dir)
+    reason = f"{exc.strerror}{f' ({exc.filename})' if exc.filename else ''}" if exc.strerror else str(exc)
+    kept = checkpoint.latest(run_dir)
+    if kept is None:
+        return GanlabError(
+            f"cannot write to {run_dir}: {reason}; no checkpoint had been written, so there is nothing to resume: "
+            "make room (or choose another folder) and start the run again"
+        )
+    path, meta = kept
+    return GanlabError(
+        f"cannot write to {run_dir}: {reason}; the last complete checkpoint, {path.name} (epoch {meta['epoch']}), "
+        f"is kept: make room and continue with --resume {run_dir}"
+    )
 
 
 def _hold_out(t, data, classes):

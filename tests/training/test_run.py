@@ -1,6 +1,7 @@
 """Training end to end on tiny settings: run directory, exact resume, determinism, faults."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -272,3 +273,77 @@ def test_tensorboard_without_the_package_is_a_recipe_error(reg, monkeypatch):
     data.pop("provenance", None)
     with pytest.raises(GanlabError, match=r"output.tensorboard.*pip install tensorboard"):
         validate(data, reg, source="tiny.yaml")
+
+
+def test_a_run_killed_during_its_final_save_is_finished_by_resume(reg, tmp_path, capsys):
+    """Training reached the end, but generator.keras (and generator_raw.keras) were never written:
+    sample says what to run, and --resume writes them from the last checkpoint, the same weights."""
+    from ganlab.rundir import load_generator
+    from ganlab.sampling import sample
+    from ganlab.training.run import resume, train
+
+    run_dir = train(tiny(reg, epochs=1, ema=0.9), out=tmp_path / "run")
+    saved = {name: load_generator(run_dir / name).get_weights() for name in ("generator.keras", "generator_raw.keras")}
+    for name in saved:
+        (run_dir / name).unlink()
+    with pytest.raises(GanlabError, match=r"no generator.keras .*'ganlab run --resume .*' to write it from epoch_0001"):
+        sample(run_dir, tmp_path / "x.png")
+    resume(run_dir, reg)
+    assert "had finished training; wrote generator.keras from epoch_0001.npz" in capsys.readouterr().out
+    for name, weights in saved.items():
+        again = load_generator(run_dir / name).get_weights()
+        assert len(again) == len(weights) and all(np.array_equal(a, b) for a, b in zip(again, weights))
+    with pytest.raises(GanlabError, match="already trained to epoch 1"):  # once saved, there is nothing to do
+        resume(run_dir, reg)
+
+
+def test_resume_of_a_run_being_written_and_an_edited_recipe_are_refused(reg, tmp_path):
+    from ganlab.runlock import acquire
+    from ganlab.training.run import resume, train
+
+    run_dir = train(tiny(reg, epochs=1), out=tmp_path / "run")
+    with acquire(run_dir, "a trainer"):
+        before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+        holder = rf"--resume {run_dir}: a ganlab process is writing .*\(pid {os.getpid()} "
+        with pytest.raises(GanlabError, match=holder):
+            resume(run_dir, reg, ["training.epochs=2"])
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+    stored = run_dir / "recipe.yaml"
+    text = stored.read_text()
+    edited_text = text.replace("batch_size: 32", "batch_size: 16")
+    stored.write_text(re.sub(r"learning_rate: [-+0-9.e]+", "learning_rate: 0.1", edited_text))
+    with pytest.raises(GanlabError) as edited:
+        resume(run_dir, reg, ["training.epochs=2"])
+    line, = edited.value.lines
+    assert "recipe.yaml differs from the recipe epoch_0001.npz was trained with: " in line
+    assert "training.batch_size (32 there, 16 now)" in line and "learning_rate (0.0002 there, 0.1 now)" in line
+    stored.write_text(text[: len(text) // 3])
+    with pytest.raises(GanlabError, match=r"recipe.yaml is damaged \("):
+        resume(run_dir, reg, ["training.epochs=2"])
+
+
+@pytest.mark.parametrize("fail_at", [1, 2])
+def test_a_full_disk_says_what_is_kept_and_leaves_no_partial_file(reg, tmp_path, monkeypatch, fail_at):
+    import errno
+
+    from ganlab.training import checkpoint
+    from ganlab.training.run import train
+
+    real_savez, calls = np.savez, []
+
+    def savez(f, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == fail_at:
+            f.write(b"half a checkpoint")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_savez(f, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoint.np, "savez", savez)
+    with pytest.raises(GanlabError) as full:
+        train(tiny(reg, epochs=2), out=tmp_path / "run")
+    line, = full.value.lines
+    if fail_at == 1:
+        assert "No space left on device; no checkpoint had been written, so there is nothing to resume" in line
+    else:
+        assert "the last complete checkpoint, epoch_0001.npz (epoch 1), is kept: make room and continue with" in line
+    assert [p for p in (tmp_path / "run").rglob("*") if ".tmp" in p.name] == []
