@@ -10,11 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import yaml
 
+from ganlab import resources
 from ganlab.errors import GanlabError
 from ganlab.images import save_png
-from ganlab.rundir import RunDir, atomic_path, load_generator, stored_num_classes, stored_output_range
+from ganlab.rundir import (
+    RunDir,
+    atomic_path,
+    load_generator,
+    read_stored_recipe,
+    stored_num_classes,
+    stored_output_range,
+)
 
 
 def to_unit(images, output_range):
@@ -56,6 +63,47 @@ def fixed_z(latent_dim, n, noise, seed):
     return rng.standard_normal((n, latent_dim)).astype(np.float32)
 
 
+#: What NumPy's generators accept and the CLI's ``--seed`` allows: 0 <= seed < 2**32.
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed, flag="--seed"):
+    if not 0 <= seed <= MAX_SEED:
+        raise GanlabError(f"{flag} {seed}: a seed must be a whole number from 0 to {MAX_SEED}")
+
+
+def check_memory(n, image_shape, latent_dim, flag="-n", available=None):
+    """Refuse to draw ``n`` images that cannot fit in memory, with the numbers.
+
+    ``draw`` holds z, G's outputs and their [0, 1] copy as float32: about
+    n x (latent_dim + 2 x pixels) x 4 bytes, against ``resources.available_bytes()``.
+    """
+    per_image = (latent_dim + 2 * int(np.prod(image_shape))) * resources.FLOAT
+    available = resources.available_bytes() if available is None else available
+    if available is not None and n * per_image > available:
+        shape = "x".join(str(d) for d in image_shape)
+        raise GanlabError(
+            f"{flag} {n}: {n} images of {shape} need about {_size(n * per_image)} as float32, more than the "
+            f"{_size(available)} of memory available; draw at most about {max(1, available // per_image)} at a time"
+        )
+
+
+def _size(n_bytes):
+    return f"{n_bytes / resources.GiB:,.1f} GiB" if n_bytes >= resources.GiB / 10 else f"{n_bytes / 2**20:,.1f} MiB"
+
+
+def missing_generator(run_dir, files):
+    """The one line for a run without generator.keras: what to run, depending on its checkpoints."""
+    newest = sorted(files.checkpoints.glob("epoch_*.npz"))
+    if not newest:
+        return GanlabError(f"{run_dir}: no {files.generator.name} and no checkpoint: the run never finished an epoch; "
+                           "train it again")
+    return GanlabError(
+        f"{run_dir}: no {files.generator.name} (the run stopped before saving it); run 'ganlab run --resume "
+        f"{run_dir}' to write it from {newest[-1].name} (training on first, if it had not finished)"
+    )
+
+
 def sample(run_dir, output, n=64, seed=0, label=None):
     """Write ``n`` samples as a PNG grid, or as an ``.npz`` of float32 images in [0, 1].
 
@@ -64,18 +112,18 @@ def sample(run_dir, output, n=64, seed=0, label=None):
     run_dir, output = Path(run_dir), Path(output)
     if n < 1:
         raise GanlabError(f"-n {n}: the number of images must be at least 1")
+    check_seed(seed)
     if output.suffix.lower() not in (".png", ".npz"):
         raise GanlabError(f"-o {output}: write a .png grid or an .npz array file")
     files = RunDir(run_dir)
     recipe_path, model_path = files.recipe, files.generator
-    for path in (recipe_path, model_path):
-        if not path.is_file():
-            raise GanlabError(
-                f"{run_dir}: no {path.name}; sample a finished run (or finish it with --resume {run_dir})"
-            )
-    if not output.parent.exists():
+    if not recipe_path.is_file():
+        raise GanlabError(f"{run_dir}: no {recipe_path.name}; is it a ganlab run directory?")
+    if not model_path.is_file():
+        raise missing_generator(run_dir, files)
+    if not output.parent.is_dir():
         raise GanlabError(f"-o {output}: folder {output.parent} does not exist")
-    training = yaml.safe_load(recipe_path.read_text())["training"]
+    training = read_stored_recipe(recipe_path)["training"]
 
     classes = stored_num_classes(recipe_path)
     if label is not None and classes is None:
@@ -84,18 +132,24 @@ def sample(run_dir, output, n=64, seed=0, label=None):
         )
     if label is not None and not 0 <= label < classes:
         raise GanlabError(f"--label {label}: {run_dir} has classes 0 to {classes - 1}")
+    generator = load_generator(model_path)
+    check_memory(n, generator.output_shape[1:], training["latent_dim"])
     labels, drawn = None, ""
     if label is not None:
         labels, drawn = np.full(n, label, np.int32), f" of class {label}"
     elif classes is not None:
         labels, drawn = cycling_labels(n, classes), f" of classes 0..{classes - 1} in turn"
-
-    generator = load_generator(model_path)
     output_range = stored_output_range(recipe_path)
-    images = draw(generator, n, training["latent_dim"], training["noise"], output_range, seed, labels=labels)
-    if output.suffix.lower() == ".npz":
-        with atomic_path(output) as tmp, open(tmp, "wb") as f:
-            np.savez_compressed(f, images=images, **({} if labels is None else {"labels": labels}))
-    else:
-        save_png(output, images)
+    try:
+        images = draw(generator, n, training["latent_dim"], training["noise"], output_range, seed, labels=labels)
+    except MemoryError:
+        raise GanlabError(f"-n {n}: out of memory while drawing {n} images; draw fewer") from None
+    try:
+        if output.suffix.lower() == ".npz":
+            with atomic_path(output) as tmp, open(tmp, "wb") as f:
+                np.savez_compressed(f, images=images, **({} if labels is None else {"labels": labels}))
+        else:
+            save_png(output, images)
+    except OSError as exc:
+        raise GanlabError(f"-o {output}: cannot write it ({exc.strerror or exc}); choose another file") from None
     print(f"ganlab: wrote {n} samples{drawn} to {output}")

@@ -38,7 +38,7 @@ def test_png_grid(run_dir, tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["-n", "0", "-o", "x.png"], "-n 0: the number of images must be at least 1"),
+        (["-n", "0", "-o", "x.png"], "argument -n: expected a whole number >= 1, found '0'"),
         (["-o", "x.jpg"], "write a .png grid or an .npz array file"),
         (["-o", "missing/x.png"], "does not exist"),
     ],
@@ -84,3 +84,65 @@ def test_to_unit_maps_the_output_range_and_clips():
     from ganlab.sampling import to_unit
 
     np.testing.assert_allclose(to_unit([-1.0, 0.0, 1.0, 2.0], (-1.0, 1.0)), [0.0, 0.5, 1.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"seed": -1}, "--seed -1: a seed must be a whole number from 0 to 4294967295"),
+        ({"seed": 10**30}, "a seed must be a whole number from 0 to"),
+        ({"n": 10**12}, r"-n 1000000000000: 1000000000000 images of 8x8x1 need about 506,639.5 GiB as float32, "
+                        r"more than the .* of memory available; draw at most about"),
+    ],
+)
+def test_seeds_out_of_range_and_counts_beyond_memory_are_one_line(run_dir, tmp_path, kwargs, message):
+    from ganlab import GanlabError
+    from ganlab.sampling import sample
+
+    with pytest.raises(GanlabError, match=message) as refused:
+        sample(run_dir, tmp_path / "x.npz", **kwargs)
+    assert len(refused.value.lines) == 1 and list(tmp_path.iterdir()) == []
+
+
+def test_memory_estimate_has_the_numbers():
+    from ganlab import GanlabError
+    from ganlab.sampling import check_memory
+
+    check_memory(1000, (28, 28, 1), 100, available=10**9)
+    with pytest.raises(GanlabError, match=r"-n 1000: 1000 images of 28x28x1 need about 6.4 MiB .* 0.6 MiB .* about 89"):
+        check_memory(1000, (28, 28, 1), 100, available=6 * 10**5)
+
+
+def test_a_read_only_output_folder_is_one_line(run_dir, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from ganlab import GanlabError, rundir
+    from ganlab.sampling import sample
+
+    def read_only(src, dst):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(dst))
+
+    monkeypatch.setattr(rundir.os, "replace", read_only)  # root ignores permission bits: fail the write itself
+    for name in ("x.png", "x.npz"):
+        with pytest.raises(GanlabError, match=rf"-o .*{name}: cannot write it \(Read-only file system\)"):
+            sample(run_dir, tmp_path / name, n=4)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_with_a_damaged_recipe_or_generator_is_one_line(run_dir, tmp_path):
+    import shutil
+
+    from ganlab import GanlabError
+    from ganlab.sampling import sample
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    generator = copy / "generator.keras"
+    generator.write_bytes(generator.read_bytes()[:100])
+    with pytest.raises(GanlabError, match=r"generator.keras is damaged \(.*delete it and run 'ganlab run --resume"):
+        sample(copy, tmp_path / "x.png")
+    recipe = copy / "recipe.yaml"
+    recipe.write_text(recipe.read_text()[:40])
+    with pytest.raises(GanlabError, match=r"recipe.yaml is damaged \("):
+        sample(copy, tmp_path / "x.png")

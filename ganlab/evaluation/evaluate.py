@@ -16,15 +16,18 @@ from ganlab.evaluation.judge import Judge
 from ganlab.evaluation.report import append_result
 from ganlab.evaluation.scores import conditional_score, score
 from ganlab.recipe.validate import load_recipe
-from ganlab.rundir import RunDir, load_generator, stored_num_classes, stored_output_range
-from ganlab.sampling import cycling_labels, draw
+from ganlab.rundir import RunDir, load_generator, read_stored_recipe, stored_num_classes, stored_output_range
+from ganlab.sampling import check_seed, cycling_labels, draw, missing_generator
 from ganlab.training.assemble import load_data
 
 
 def _finished_run(run_dir, registry, overrides=()):
     files = RunDir(run_dir)
-    if not files.recipe.is_file() or not files.generator.is_file():
+    if not files.recipe.is_file():
         raise GanlabError(f"{run_dir}: no recipe.yaml and generator.keras; evaluate a finished ganlab run")
+    if not files.generator.is_file():
+        raise missing_generator(run_dir, files)
+    read_stored_recipe(files.recipe)  # a damaged file is one line saying so
     return load_recipe(files.recipe, registry, overrides)
 
 
@@ -40,6 +43,7 @@ def train_classifier(target, registry, overrides=(), log=print) -> dict:
 def evaluate(run_dir, registry, n=None, seed=0, overrides=(), log=print) -> dict:
     """Evaluate a finished run; appends the result to ``RUN_DIR/eval.json`` and returns it."""
     files = RunDir(run_dir)
+    check_seed(seed)
     recipe = _finished_run(run_dir, registry, overrides)
     judge = Judge(load_data(recipe), recipe["data"]["name"], log=log)
     n = judge.available if n is None else n
@@ -72,5 +76,14 @@ def evaluate(run_dir, registry, n=None, seed=0, overrides=(), log=print) -> dict
         "reference": f"{judge.reference_text}, first {n} used",
         "results": rows,
     }
-    append_result(files.eval_results, result)
+    try:
+        append_result(files.eval_results, result)
+    except OSError as exc:
+        raise GanlabError(
+            f"{files.eval_results}: cannot write it ({exc.strerror or exc}); make {run_dir} writable to keep results"
+        ) from None
+    except ValueError as exc:  # json's JSONDecodeError: the file is damaged
+        raise GanlabError(
+            f"{files.eval_results} is damaged ({str(exc)[:200]}); move it aside and run ganlab eval again"
+        ) from None
     return result

@@ -131,3 +131,21 @@ def test_train_classifier_reports_held_out_accuracy(reg, run_dir, tmp_path, monk
     info = train_classifier(run_dir, reg, log=lambda *_: None)
     assert info["trained_on"] == 200 and info["held_out_accuracy"] > 0.9
     assert info["file"].startswith(str(tmp_path / "cache")) and "100 of 400" in info["reference"]
+
+
+def test_a_run_stopped_before_its_final_save_says_what_to_run(reg, tmp_path):
+    from ganlab.evaluation.evaluate import evaluate
+
+    (tmp_path / "recipe.yaml").write_text("training: {}\n")
+    with pytest.raises(GanlabError, match="no generator.keras and no checkpoint: the run never finished an epoch"):
+        evaluate(tmp_path, reg)
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "epoch_0002.npz").write_bytes(b"")
+    with pytest.raises(GanlabError) as stopped:
+        evaluate(tmp_path, reg)
+    assert stopped.value.lines == [
+        f"{tmp_path}: no generator.keras (the run stopped before saving it); run 'ganlab run --resume {tmp_path}' "
+        "to write it from epoch_0002.npz (training on first, if it had not finished)"
+    ]
+    with pytest.raises(GanlabError, match="--seed -1: a seed must be a whole number from 0 to 4294967295"):
+        evaluate(tmp_path, reg, seed=-1)
