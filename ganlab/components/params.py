@@ -22,6 +22,9 @@ from typing import Any, Callable, Literal
 
 REQUIRED = inspect.Parameter.empty
 
+#: The integers an ``int`` parameter takes: what NumPy and TensorFlow hold.
+INT64 = (-(2**63), 2**63 - 1)
+
 #: Values quoted in messages are cut to about this many characters.
 QUOTE_LIMIT = 80
 
@@ -233,17 +236,21 @@ def type_name(annotation) -> str:
 def check_value(annotation, value):
     """Check ``value`` against ``annotation``; return it converted (int->float, list->tuple).
 
-    A wrong type raises ``TypeError``; a value outside a constraint or a non-finite float
-    raises :class:`ConstraintError` (a ``TypeError``).
+    A wrong type raises ``TypeError``; a value outside a constraint, a non-finite float or
+    an int beyond 64 bits raises :class:`ConstraintError` (a ``TypeError``).
     """
     base, constraints = _split_annotated(annotation)
     if constraints:
-        value = check_value(base, value)
-        for constraint in constraints:
-            problem = constraint.problem(value)
-            if problem:
-                raise ConstraintError(f"{problem}, found {quote(value)}")
-        return value
+        try:
+            checked = check_value(base, value)
+        except ConstraintError:
+            if not isinstance(value, int):
+                raise
+            checked = value  # an int beyond 64 bits: the declared range, if it says so, is the better message
+            _check_constraints(constraints, checked)
+            raise
+        _check_constraints(constraints, checked)
+        return checked
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if annotation is Any:
         return value
@@ -285,10 +292,19 @@ def check_value(annotation, value):
                 raise ConstraintError(f"must be a finite number, found {quote(value)}") from None
     elif annotation is int:
         if isinstance(value, int) and not isinstance(value, bool):
+            if not INT64[0] <= value <= INT64[1]:
+                raise ConstraintError(f"must fit in a 64-bit integer, found {quote(value)}")
             return value
     elif isinstance(annotation, type) and isinstance(value, annotation):
         return value
     raise TypeError(f"expected {type_name(annotation)}, found {_describe(value)}")
+
+
+def _check_constraints(constraints, value):
+    for constraint in constraints:
+        problem = constraint.problem(value)
+        if problem:
+            raise ConstraintError(f"{problem}, found {quote(value)}")
 
 
 def _describe(value) -> str:

@@ -49,8 +49,8 @@ class _Problems:
         self.source, self.lines, self.items = source, lines, []
 
     def add(self, path, message):
-        path = clip(str(path))
         where = self.lines.get(path)
+        path = clip(str(path))
         if isinstance(where, str):  # set by an override: "--set key.path" names the key
             set_key = where.removeprefix("--set ")
             within = set_key == path or set_key.startswith(f"{path}.")  # the override names the path already

@@ -9,6 +9,7 @@ one line naming the file and line instead of a traceback, a hang or gigabytes of
   (``&name`` / ``*name``) are allowed, also to mappings and lists (one optimizer block for
   both players), but an alias "bomb" that would expand to millions of nodes is refused,
   as is an alias inside the node it names;
+- integers have at most ``MAX_INT_BITS`` bits;
 - a key appears once per mapping (a second ``training:`` block is an error naming both
   lines, not a silent merge) and is a plain scalar, not a mapping or a list.
 """
@@ -31,6 +32,8 @@ MAX_BYTES = 256 * 1024
 MAX_DEPTH = 32
 #: Nodes of the document with aliases expanded: a recipe has about a hundred.
 MAX_NODES = 10_000
+#: Integers beyond this are refused as they are read (ganlab's own keys then check their ranges).
+MAX_INT_BITS = 256
 
 
 def dump_yaml(data) -> str:
@@ -72,11 +75,15 @@ class RecipeLoader(yaml.SafeLoader):
 
     def construct_object(self, node, deep=False):
         try:
-            return super().construct_object(node, deep)
+            value = super().construct_object(node, deep)
         except (ValueError, OverflowError) as exc:  # an impossible date, an integer of 10,000 digits, ...
             shown = quote(node.value) if isinstance(node.value, str) else "here"
             message = f"cannot read the value {shown}: {clip(str(exc))}"
             raise RecipeTextError([(node.start_mark.line + 1, message)]) from None
+        if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:  # 0xfff... has no digit limit
+            message = f"the integer {quote(value)} is too large for any recipe value"
+            raise RecipeTextError([(node.start_mark.line + 1, message)])
+        return value
 
 
 RecipeLoader.add_implicit_resolver(

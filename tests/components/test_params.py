@@ -87,6 +87,16 @@ def test_every_float_refuses_non_finite_values_even_unconstrained():
             check_value(float, value)
 
 
+def test_every_int_fits_in_64_bits_and_a_declared_range_speaks_first():
+    assert check_value(int, 2**63 - 1) == 2**63 - 1
+    with pytest.raises(ConstraintError, match="must fit in a 64-bit integer, found 9223372036854775808"):
+        check_value(int, 2**63)
+    with pytest.raises(ConstraintError, match=r"must be in \[0, 10\], found 1000000000000000000000000000000"):
+        check_value(Annotated[int, Range(0, 10)], 10**30)
+    with pytest.raises(ConstraintError, match="must fit in a 64-bit integer"):
+        check_value(Annotated[int, AtLeast(0)], 10**30)
+
+
 def test_a_bool_is_not_a_literal_int():
     with pytest.raises(TypeError):
         check_value(Literal[1, 3], True)

@@ -116,14 +116,17 @@ def test_a_value_that_cannot_be_constructed_names_its_line(tmp_path, reg, value,
 
 
 def test_values_quoted_in_messages_are_cut_short(tmp_path, reg):
-    huge_hex = "0x" + "f" * 50_000  # an int Python makes without a digit limit, too long to print
     long_name = "n" * 10_000
-    lines = refused(
-        tmp_path, reg, BASE.replace("epochs: 2", f"epochs: {huge_hex}").replace("name: bce", f"name: [{long_name}]")
-    )
+    lines = refused(tmp_path, reg, BASE.replace("name: bce", f"name: [{long_name}]") + f"? {long_name}\n: 1\n")
     assert len(lines) == 2 and all(len(line) < 400 for line in lines)
-    assert "training.epochs: must be in [1, 1000000], found <an integer of 60206 digits>" in lines[1]
-    assert "…" in lines[0] and "loss.name" in lines[0]
+    assert lines[0].startswith("r.yaml:12: nnnnn") and "…: unknown section" in lines[0]
+    assert lines[1].startswith("r.yaml:9: loss.name: ") and "…" in lines[1]
+
+
+def test_an_integer_too_large_for_any_value_is_refused_as_it_is_read(tmp_path, reg):
+    huge_hex = "0x" + "f" * 50_000  # an int Python makes without a digit limit, too long to print
+    (line,) = refused(tmp_path, reg, BASE.replace("epochs: 2", f"epochs: {huge_hex}"))
+    assert line == "r.yaml:11: the integer <an integer of 60206 digits> is too large for any recipe value"
 
 
 def test_a_huge_file_is_refused_unread(tmp_path, reg):
