@@ -386,6 +386,8 @@ def main(argv=None) -> int:
             args.func(args)
             _emit("", flush=True)  # a closed pipe or a full disk shows here, not at interpreter exit
         except GanlabError as exc:
+            if _caused_by_closed_pipe(exc):  # e.g. "cannot write to RUN_DIR" from a print to a closed pipe
+                raise BrokenPipeError from exc
             try:
                 for line in exc.lines:
                     print(f"ganlab: error: {line}", file=sys.stderr)
@@ -406,6 +408,17 @@ def main(argv=None) -> int:
         _drop_closed_output()
         return EXIT_PIPE_CLOSED
     return 0
+
+
+def _caused_by_closed_pipe(exc) -> bool:
+    """Whether ``exc`` was raised while handling a BrokenPipeError (``raise ... from None`` keeps the context)."""
+    for _ in range(10):
+        exc = exc.__cause__ or exc.__context__
+        if exc is None:
+            return False
+        if isinstance(exc, BrokenPipeError):
+            return True
+    return False
 
 
 def _drop_closed_output():

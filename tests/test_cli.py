@@ -9,6 +9,7 @@ import pytest
 
 from ganlab import __version__
 from ganlab.cli import main
+from ganlab.errors import GanlabError
 from tests.conftest import ROOT, run_cli
 
 
@@ -164,3 +165,18 @@ def test_a_closed_stdout_discards_the_output():
         f"'{sys.executable}' -m ganlab list >&-", shell=True, cwd=ROOT, capture_output=True, text=True
     )
     assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_an_error_raised_while_handling_a_closed_pipe_is_the_closed_pipe(monkeypatch, capsys):
+    """run.py turns a failed write during training into "cannot write to RUN_DIR"; when that write
+    was to a closed pipe (``ganlab run R | head -1``), the command ends as for any closed pipe."""
+
+    def wraps_a_closed_pipe(args):
+        try:
+            raise BrokenPipeError(32, "Broken pipe")
+        except OSError as exc:
+            raise GanlabError(f"cannot write to runs/x: {exc.strerror}") from None
+
+    monkeypatch.setattr("ganlab.cli.cmd_list", wraps_a_closed_pipe)
+    assert main(["list"]) == 141
+    assert capsys.readouterr().err == ""
