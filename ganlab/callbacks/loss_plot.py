@@ -52,7 +52,7 @@ def plot_losses(rows, path, title: str = "") -> None:
     for ax in (loss_ax, acc_ax):
         ax.legend(loc="best")
         ax.grid(alpha=0.3)
-    if title:
-        fig.suptitle(title)
+    if title:  # a folder name that is not UTF-8 (surrogate escapes) shown with U+FFFD: fonts cannot draw it
+        fig.suptitle(title.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
