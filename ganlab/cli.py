@@ -376,6 +376,10 @@ def main(argv=None) -> int:
     for name in ("stdout", "stderr"):
         if getattr(sys, name) is None:  # started with the descriptor closed (ganlab run R >&-): discard
             setattr(sys, name, open(os.devnull, "w"))  # stays open until exit
+    if getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure"):
+        # A path that is not valid UTF-8 (Python holds its bytes as surrogate escapes) is printed
+        # as the bytes it is made of, as ls does, not as a UnicodeEncodeError.
+        sys.stdout.reconfigure(errors="surrogateescape")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -180,3 +180,14 @@ def test_an_error_raised_while_handling_a_closed_pipe_is_the_closed_pipe(monkeyp
     monkeypatch.setattr("ganlab.cli.cmd_list", wraps_a_closed_pipe)
     assert main(["list"]) == 141
     assert capsys.readouterr().err == ""
+
+
+def test_a_path_that_is_not_utf8_is_printed_as_its_bytes(tmp_path):
+    """With a strict UTF-8 stdout (the usual en_US.UTF-8 terminal), a recipe named b"\\xfe.yaml"
+    was a UnicodeEncodeError traceback; it is printed as its bytes, as ls does."""
+    recipe = tmp_path / os.fsdecode(b"\xfe.yaml")
+    recipe.write_text((ROOT / "recipes" / "vanilla_mnist.yaml").read_text())
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    result = subprocess.run([sys.executable, "-m", "ganlab", "check", recipe], cwd=ROOT, env=env, capture_output=True)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    assert result.stdout.startswith(b"# " + os.fsencode(recipe) + b": ok")
