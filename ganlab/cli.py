@@ -12,7 +12,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 
 STARTED = time.perf_counter()  # for "time to first step" in ganlab bench: taken before ganlab's own imports
@@ -21,26 +20,24 @@ from ganlab import __version__  # noqa: E402
 from ganlab.components import listing  # noqa: E402
 from ganlab.components.kinds import KINDS  # noqa: E402
 from ganlab.components.loading import load_registry  # noqa: E402
+from ganlab.console import (  # noqa: E402
+    EXIT_PIPE_CLOSED,
+    MAX_BENCH_STEPS,
+    MAX_LATENT_DIM,
+    MAX_SEED,
+    caused_by_closed_pipe,
+    drop_closed_output,
+    emit,
+    image_shape_flag,
+    import_tensorflow_quietly,
+    positive_int,
+    prepare_streams,
+    whole,
+)
 from ganlab.errors import GanlabError  # noqa: E402
 from ganlab.recipe.validate import load_recipe  # noqa: E402
 
 EXIT_BAD_INPUT = 2
-#: A reader that closed the pipe early (``ganlab check R | head -1``): 128 + SIGPIPE, the status
-#: the shell reports for other Unix tools in that position, with no message.
-EXIT_PIPE_CLOSED = 141
-
-
-def _emit(text, flush=False):
-    """Write a command's output to stdout. One that cannot take it (a full disk, an I/O error) is one
-    line; a reader that went away (a closed pipe) is left to ``main``."""
-    try:
-        sys.stdout.write(text)
-        if flush:
-            sys.stdout.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        raise GanlabError(f"cannot write the output to standard output: {exc.strerror or exc}") from None
 
 
 def _registry():
@@ -51,13 +48,13 @@ def cmd_list(args):
     registry = _registry()
     kinds = [args.kind] if args.kind else list(KINDS)
     text = listing.as_json(registry, kinds) if args.json else listing.as_text(registry, kinds, args.verbose)
-    _emit(text if text.endswith("\n") else text + "\n")
+    emit(text if text.endswith("\n") else text + "\n")
 
 
 def cmd_check(args):
     recipe = load_recipe(args.recipe, _registry(), args.set)
-    _emit(f"# {args.recipe}: ok, resolved with defaults filled in\n")
-    _emit(recipe.to_yaml())
+    emit(f"# {args.recipe}: ok, resolved with defaults filled in\n")
+    emit(recipe.to_yaml())
 
 
 def cmd_check_plugin(args):
@@ -72,18 +69,18 @@ def cmd_check_plugin(args):
     import_tensorflow_quietly()
     results = list(loading)
     for result in loading:
-        _emit(result.line() + "\n", flush=True)
+        emit(result.line() + "\n", flush=True)
     for check in checks:
         for result in check.run():
             results.append(result)
-            _emit(result.line() + "\n", flush=True)
+            emit(result.line() + "\n", flush=True)
     failed = sum(not r.ok for r in results)
     if failed:
         raise runner.ContractBroken(
             f"check-plugin {args.name}: {failed} of {len(results)} checks failed (FAIL lines above)"
         )
     components = f"{len(checks)} component{'' if len(checks) == 1 else 's'}"
-    _emit(f"ganlab: check-plugin {args.name}: all {len(results)} checks of {components} passed\n")
+    emit(f"ganlab: check-plugin {args.name}: all {len(results)} checks of {components} passed\n")
 
 
 def _check_plugin_images_fit(image_shape):
@@ -96,67 +93,6 @@ def _check_plugin_images_fit(image_shape):
         f"the checks' batches of {shape} images", 2 * 16 * math.prod(image_shape) * resources.FLOAT, "--image-shape"
     )
     resources.check_fits([images], what=f"--image-shape {shape}")
-
-
-def _image_shape(text):
-    try:
-        shape = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        shape = ()
-    if len(shape) != 3 or min(shape) < 1:
-        raise argparse.ArgumentTypeError(f"expected HEIGHT,WIDTH,CHANNELS such as 28,28,1, found {text!r}")
-    return shape
-
-
-#: ``--seed``: what NumPy's generators and ``keras.utils.set_random_seed`` accept, 0 <= seed < 2**32.
-MAX_SEED = 2**32 - 1
-#: ``check-plugin --latent-dim``: the longest z a recipe may ask for (``training.latent_dim``).
-MAX_LATENT_DIM = 65_536
-#: ``bench --steps``: timing more steps says nothing more, and the schedules get the count as an integer.
-MAX_BENCH_STEPS = 1_000_000
-
-
-def _whole(low, high=None):
-    """An argparse type: a whole number in [low, high], else one line naming the range."""
-    wanted = f">= {low:,}" if high is None else f"from {low:,} to {high:,}"
-
-    def parse(text):
-        digits = text[1:] if text[:1] in "+-" else text
-        value = int(text) if digits.isdigit() and len(digits) <= 30 else None
-        if value is None or value < low or (high is not None and value > high):
-            shown = text if len(text) <= 40 else text[:37] + "..."
-            raise argparse.ArgumentTypeError(f"expected a whole number {wanted}, found {shown!r}")
-        return value
-
-    parse.__name__ = "whole number"  # argparse names the type in some messages
-    return parse
-
-
-_positive_int = _whole(1)
-
-
-def import_tensorflow_quietly():
-    """Import TensorFlow with its C++ start-up notes (CUDA probes, oneDNN) kept off stderr.
-
-    Those lines are written before TensorFlow reads ``TF_CPP_MIN_LOG_LEVEL``, so the
-    only way to spare a CPU user from them is to park file descriptor 2 meanwhile. If the
-    import fails, what TensorFlow wrote is shown after all.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as parked:
-        os.dup2(parked.fileno(), 2)
-        try:
-            import keras  # noqa: F401  (imports TensorFlow as its backend)
-            import tensorflow  # noqa: F401
-        except BaseException:
-            os.dup2(saved, 2)
-            parked.seek(0)
-            sys.stderr.write(parked.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
 
 
 def cmd_run(args):
@@ -197,14 +133,14 @@ def cmd_eval(args):
 
     if args.train_classifier:
         info = train_classifier(args.run_dir, registry, args.set)
-        _emit(
+        emit(
             f"classifier {info['hash']} ({info['file']}): trained on {info['trained_on']} images, "
             f"held-out accuracy {info['held_out_accuracy']:.4f}\n"
         )
-        _emit(f"reference set: {info['reference']}\n")
+        emit(f"reference set: {info['reference']}\n")
         return
     result = evaluate(args.run_dir, registry, n=args.n, seed=args.seed, overrides=args.set)
-    _emit(table(result) + "\n")
+    emit(table(result) + "\n")
 
 
 def cmd_bench(args):
@@ -216,7 +152,7 @@ def cmd_bench(args):
     from ganlab.bench import bench, report
 
     result = bench(recipe, steps=args.steps, started=STARTED)
-    _emit((json.dumps(result, indent=2) if args.json else report(result)) + "\n")
+    emit((json.dumps(result, indent=2) if args.json else report(result)) + "\n")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -239,8 +175,8 @@ def _add_set(p):
 def _add_draw(p, n_default, n_help, run_dir_help="run directory written by ganlab run"):
     """RUN_DIR, -n and --seed: what sample and eval share."""
     p.add_argument("run_dir", metavar="RUN_DIR", help=run_dir_help)
-    p.add_argument("-n", type=_positive_int, default=n_default, help=n_help)
-    p.add_argument("--seed", type=_whole(0, MAX_SEED), default=0, help="seed for z, 0 to 2**32-1 (default 0)")
+    p.add_argument("-n", type=positive_int, default=n_default, help=n_help)
+    p.add_argument("--seed", type=whole(0, MAX_SEED), default=0, help="seed for z, 0 to 2**32-1 (default 0)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -325,11 +261,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("recipe", help="recipe YAML file")
     p.add_argument(
         "--steps",
-        type=_whole(1, MAX_BENCH_STEPS),
+        type=whole(1, MAX_BENCH_STEPS),
         default=100,
         help=f"train steps to time, 1 to {MAX_BENCH_STEPS:,} (default 100)",
     )
-    p.add_argument("--batch-size", type=_positive_int, help="override training.batch_size")
+    p.add_argument("--batch-size", type=positive_int, help="override training.batch_size")
     _add_set(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_bench)
@@ -355,13 +291,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--image-shape",
-        type=_image_shape,
+        type=image_shape_flag,
         metavar="H,W,C",
         help="images the generators and discriminators are checked on (default 28,28,1)",
     )
     p.add_argument(
         "--latent-dim",
-        type=_whole(1, MAX_LATENT_DIM),
+        type=whole(1, MAX_LATENT_DIM),
         metavar="N",
         help=f"length of z for the generators, 1 to {MAX_LATENT_DIM:,} (default 100)",
     )
@@ -373,13 +309,7 @@ def main(argv=None) -> int:
     # TensorFlow's C++ start-up chatter (CUDA probes, CPU feature notes) is noise to a
     # user of the CLI; an explicit TF_CPP_MIN_LOG_LEVEL still wins.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    for name in ("stdout", "stderr"):
-        if getattr(sys, name) is None:  # started with the descriptor closed (ganlab run R >&-): discard
-            setattr(sys, name, open(os.devnull, "w"))  # stays open until exit
-    if getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure"):
-        # A path that is not valid UTF-8 (Python holds its bytes as surrogate escapes) is printed
-        # as the bytes it is made of, as ls does, not as a UnicodeEncodeError.
-        sys.stdout.reconfigure(errors="surrogateescape")
+    prepare_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -388,15 +318,15 @@ def main(argv=None) -> int:
     try:
         try:
             args.func(args)
-            _emit("", flush=True)  # a closed pipe or a full disk shows here, not at interpreter exit
+            emit("", flush=True)  # a closed pipe or a full disk shows here, not at interpreter exit
         except GanlabError as exc:
-            if _caused_by_closed_pipe(exc):  # e.g. "cannot write to RUN_DIR" from a print to a closed pipe
+            if caused_by_closed_pipe(exc):  # e.g. "cannot write to RUN_DIR" from a print to a closed pipe
                 raise BrokenPipeError from exc
             try:
                 for line in exc.lines:
                     print(f"ganlab: error: {line}", file=sys.stderr)
             except BrokenPipeError:
-                _drop_closed_output()  # nobody reads stderr: the status still says what happened
+                drop_closed_output()  # nobody reads stderr: the status still says what happened
             return exc.exit_code
         except KeyboardInterrupt:
             print("ganlab: interrupted", file=sys.stderr)
@@ -409,37 +339,11 @@ def main(argv=None) -> int:
             print(f"ganlab: error: {resources.allocation_message(exc)}", file=sys.stderr)
             return EXIT_BAD_INPUT
     except BrokenPipeError:
-        _drop_closed_output()
+        drop_closed_output()
         return EXIT_PIPE_CLOSED
     return 0
 
 
-def _caused_by_closed_pipe(exc) -> bool:
-    """Whether ``exc`` was raised while handling a BrokenPipeError (``raise ... from None`` keeps the context)."""
-    for _ in range(10):
-        exc = exc.__cause__ or exc.__context__
-        if exc is None:
-            return False
-        if isinstance(exc, BrokenPipeError):
-            return True
-    return False
-
-
-def _drop_closed_output():
-    """After the reader of stdout (or stderr) went away: send what is still buffered to the null
-    device, so that Python's flush at exit does not report the closed pipe once more."""
-    for name in ("stdout", "stderr"):
-        stream = getattr(sys, name)
-        real = stream is getattr(sys, f"__{name}__")
-        if real:
-            try:
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, stream.fileno())
-                os.close(devnull)
-                continue
-            except (OSError, ValueError):
-                pass
-        setattr(sys, name, open(os.devnull, "w"))  # stays open until exit
 
 
 if __name__ == "__main__":
