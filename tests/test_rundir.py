@@ -181,6 +181,8 @@ def test_a_run_that_cannot_be_written_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "open", read_only)
     with pytest.raises(GanlabError, match=r"--resume .*: cannot write there \(Read-only file system\); a resumed"):
         acquire(tmp_path, f"--resume {tmp_path}", "a resumed run writes there")
+    with pytest.raises(GanlabError, match=r"--out .*: cannot write there \(Read-only file system\); choose another"):
+        rundir.new_run_dir(None, tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
