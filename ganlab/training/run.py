@@ -92,6 +92,7 @@ def _restart_point(recipe, run_dir):
         print(f"ganlab: restarting {run_dir} from the beginning: no checkpoint was written", flush=True)
         return None
     path, meta = found
+    _check_record(run_dir, path, recipe, "--out", "the recipe")
     print(f"ganlab: restarting {run_dir} from {path.name} (epoch {meta['epoch']}, step {meta['step']})", flush=True)
     return path
 
@@ -167,7 +168,7 @@ def may_change(key) -> bool:
     return key in RESUMABLE_CHANGES or key.startswith(("distribute.", "provenance."))
 
 
-def _check_record(run_dir, path, recipe):
+def _check_record(run_dir, path, recipe, flag="--resume", what="recipe.yaml"):
     """Refuse to resume from ``path`` with a recipe other than the one it was trained with."""
     record = checkpoint.read_recipe_record(path)
     if record is None:  # written before checkpoints recorded their recipe
@@ -177,7 +178,7 @@ def _check_record(run_dir, path, recipe):
     if differ:
         shown = ", ".join(f"{k} ({_short(record[k])} there, {_short(now.get(k))} now)" for k in differ[:6])
         raise GanlabError(
-            f"--resume {run_dir}: recipe.yaml differs from the recipe {path.name} was trained with: {shown}"
+            f"{flag} {run_dir}: {what} differs from the recipe {path.name} was trained with: {shown}"
             f"{' ...' if len(differ) > 6 else ''}; put those values back (only training.epochs/steps and "
             "distribute settings may change, with --set)"
         )
