@@ -25,7 +25,6 @@ time, so that ``ganlab.images`` (numpy and imageio only) can use its atomic writ
 from __future__ import annotations
 
 import contextlib
-import datetime
 import os
 import re
 import zipfile
@@ -36,7 +35,6 @@ import yaml
 from ganlab import __version__
 from ganlab.errors import GanlabError, one_line
 from ganlab.recipe.yaml_io import dump_yaml
-from ganlab.runlock import LOCK, RunLock, acquire, lock_path
 
 RECIPE = "recipe.yaml"
 METRICS = "metrics.csv"
@@ -169,58 +167,7 @@ def _fsync(path, flags):
         os.close(fd)
 
 
-# -- creating a run directory and its recipe ------------------------------------------------
-
-
-def new_run_dir(recipe, out=None) -> RunLock:
-    """Make (or take the empty folder ``out`` as) a run directory, locked for this process.
-
-    Returns the held ``RunLock``; its ``run_dir`` is the directory. A folder that holds
-    anything, or that another ganlab process is writing, is refused and left as it is.
-    """
-    if out:
-        run_dir = Path(out)
-        if run_dir.exists() and not run_dir.is_dir():
-            raise GanlabError(f"--out {run_dir}: this is a file, not a folder; choose a new folder for the run")
-        if run_dir.is_dir() and _entries(run_dir) and not lock_path(run_dir).exists():
-            raise _not_empty(run_dir)
-    else:
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        base = Path(recipe["output"]["dir"]) / f"{Path(recipe.source).stem}-{stamp}"
-        run_dir, n = base, 1
-        while run_dir.exists():
-            n += 1
-            run_dir = base.with_name(f"{base.name}-{n}")
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GanlabError(
-            f"cannot write run directory {run_dir}: {exc.strerror or exc}; choose another with --out"
-        ) from None
-    lock = acquire(run_dir, f"--out {run_dir}", "choose another folder with --out")
-    if _entries(run_dir):  # a finished run (its lock file is left), or another process's files
-        lock.release()
-        raise _not_empty(run_dir)
-    return lock
-
-
-def _entries(folder) -> list:
-    return [p for p in Path(folder).iterdir() if p.name != LOCK]
-
-
-def _not_empty(run_dir):
-    return GanlabError(
-        f"--out {run_dir}: folder exists and is not empty; choose a new one, or continue it with --resume {run_dir}"
-    )
-
-
-def release_new(lock, made_here):
-    """Undo ``new_run_dir`` for a run that wrote nothing: drop the lock file, and the folder if it made it."""
-    if not _entries(lock.run_dir):
-        lock_path(lock.run_dir).unlink(missing_ok=True)
-        if made_here:
-            lock.run_dir.rmdir()
-    lock.release()
+# -- cleaning up, and the recipe ------------------------------------------------------------
 
 
 def remove_leftovers(run_dir):

@@ -1,4 +1,6 @@
-"""One writer per run directory: an advisory lock on a file inside it, held while a run trains.
+"""Claiming a run directory: one writer per run, an advisory lock on a file inside it, held while it trains.
+
+``new_run_dir`` makes (or takes the empty folder given as) a new run directory and locks it.
 
 ``ganlab run --out DIR`` and ``ganlab run --resume DIR`` take the lock before they write
 anything; a second process asking for the same directory gets one line naming the holder
@@ -89,3 +91,54 @@ def acquire(run_dir, what, fix="choose another folder") -> RunLock:
     except OSError:
         pass  # the lock holds without the note; a second process then names "another process"
     return RunLock(run_dir, fd)
+
+
+def new_run_dir(recipe, out=None) -> RunLock:
+    """Make (or take the empty folder ``out`` as) a run directory, locked for this process.
+
+    Returns the held ``RunLock``; its ``run_dir`` is the directory. A folder that holds
+    anything, or that another ganlab process is writing, is refused and left as it is.
+    """
+    if out:
+        run_dir = Path(out)
+        if run_dir.exists() and not run_dir.is_dir():
+            raise GanlabError(f"--out {run_dir}: this is a file, not a folder; choose a new folder for the run")
+        if run_dir.is_dir() and _entries(run_dir) and not lock_path(run_dir).exists():
+            raise _not_empty(run_dir)
+    else:
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        base = Path(recipe["output"]["dir"]) / f"{Path(recipe.source).stem}-{stamp}"
+        run_dir, n = base, 1
+        while run_dir.exists():
+            n += 1
+            run_dir = base.with_name(f"{base.name}-{n}")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GanlabError(
+            f"cannot write run directory {run_dir}: {exc.strerror or exc}; choose another with --out"
+        ) from None
+    lock = acquire(run_dir, f"--out {run_dir}", "choose another folder with --out")
+    if _entries(run_dir):  # a finished run (its lock file is left), or another process's files
+        lock.release()
+        raise _not_empty(run_dir)
+    return lock
+
+
+def _entries(folder) -> list:
+    return [p for p in Path(folder).iterdir() if p.name != LOCK]
+
+
+def _not_empty(run_dir):
+    return GanlabError(
+        f"--out {run_dir}: folder exists and is not empty; choose a new one, or continue it with --resume {run_dir}"
+    )
+
+
+def release_new(lock, made_here):
+    """Undo ``new_run_dir`` for a run that wrote nothing: drop the lock file, and the folder if it made it."""
+    if not _entries(lock.run_dir):
+        lock_path(lock.run_dir).unlink(missing_ok=True)
+        if made_here:
+            lock.run_dir.rmdir()
+    lock.release()

@@ -21,16 +21,8 @@ from ganlab.errors import GanlabError, TrainingDiverged
 from ganlab.evaluation.judge import Judge
 from ganlab.images import save_png
 from ganlab.recipe.validate import load_recipe
-from ganlab.rundir import (
-    RunDir,
-    new_run_dir,
-    read_stored_recipe,
-    release_new,
-    remove_leftovers,
-    save_model,
-    write_recipe,
-)
-from ganlab.runlock import acquire
+from ganlab.rundir import RunDir, read_stored_recipe, remove_leftovers, save_model, write_recipe
+from ganlab.runlock import acquire, new_run_dir, release_new
 from ganlab.training import checkpoint, distribute
 from ganlab.training.assemble import build_model, load_data, num_classes
 from ganlab.training.stream import hold_out, real_stream, steps_per_epoch
