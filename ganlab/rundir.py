@@ -195,9 +195,11 @@ def provenance(recipe) -> dict:
     }
 
 
-def write_recipe(recipe, run_dir, output_range, classes=None):
-    """The resolved recipe with its provenance, G's output range and (conditional) class count."""
+def write_recipe(recipe, run_dir, output_range, classes=None, image_shape=None):
+    """The resolved recipe with its provenance, G's output range, (conditional) class count and image shape."""
     stored = {**provenance(recipe), "output_range": list(output_range), "num_classes": classes}
+    if image_shape is not None:  # lets sample and eval rebuild G from a checkpoint
+        stored["image_shape"] = [int(d) for d in image_shape]
     text = dump_yaml({**recipe.data, "provenance": stored})
     with atomic_path(RunDir(run_dir).recipe) as tmp:
         tmp.write_text(text)
@@ -206,6 +208,13 @@ def write_recipe(recipe, run_dir, output_range, classes=None):
 def stored_output_range(recipe_path):
     """The generator's output range that ``write_recipe`` stored in a run's recipe.yaml."""
     return tuple(_stored_provenance(recipe_path).get("output_range", (-1.0, 1.0)))
+
+
+def stored_image_shape(recipe_path):
+    """The training images' shape as ``write_recipe`` stored it; None for runs written before it did."""
+    shape = _stored_provenance(recipe_path).get("image_shape")
+    ok = isinstance(shape, list) and len(shape) == 3 and all(isinstance(d, int) and d > 0 for d in shape)
+    return tuple(shape) if ok else None
 
 
 def stored_num_classes(recipe_path):

@@ -7,6 +7,7 @@ class, and without it the labels cycle through the classes (0, 1, ..., K-1, 0, .
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from ganlab.rundir import (
     atomic_path,
     load_generator,
     read_stored_recipe,
+    stored_image_shape,
     stored_num_classes,
     stored_output_range,
 )
@@ -104,8 +106,43 @@ def missing_generator(run_dir, files):
     )
 
 
-def sample(run_dir, output, n=64, seed=0, label=None):
+def generators(run_dir, registry=None, raw=True) -> dict:
+    """The run's generators by name (``generator``, and ``generator_raw`` with EMA), loaded from
+    generator.keras; for a run stopped before its final save, from its newest checkpoint (with a note
+    on stderr), if the run recorded its image shape; otherwise a GanlabError saying what to run.
+    ``raw=False`` leaves generator_raw.keras unread."""
+    files = RunDir(run_dir)
+    if files.generator.is_file():
+        found = {"generator": load_generator(files.generator)}
+        if raw and files.generator_raw.is_file():
+            found["generator_raw"] = load_generator(files.generator_raw)
+        return found
+    shape = stored_image_shape(files.recipe)
+    if shape is None:
+        raise missing_generator(run_dir, files)
+    from ganlab.components.loading import load_registry  # here: TensorFlow is loaded by now
+    from ganlab.training import checkpoint
+
+    restored = checkpoint.model_from(run_dir, registry or load_registry(), shape, stored_num_classes(files.recipe))
+    if restored is None:
+        raise missing_generator(run_dir, files)
+    model, path = restored
+    print(
+        f"ganlab: {run_dir} has no {files.generator.name} (stopped before its final save): drawing from {path.name}; "
+        f"'ganlab run --resume {run_dir}' writes it",
+        file=sys.stderr,
+        flush=True,
+    )
+    found = {"generator": model.sampler}
+    if model.ema_generator is not None:
+        found["generator_raw"] = model.generator
+    return found
+
+
+def sample(run_dir, output, n=64, seed=0, label=None, registry=None):
     """Write ``n`` samples as a PNG grid, or as an ``.npz`` of float32 images in [0, 1].
+
+    ``registry`` builds G when it is drawn from a checkpoint (default: ``load_registry()``).
 
     The ``.npz`` of a conditional run also holds ``labels``, the class each image was drawn for.
     """
@@ -116,11 +153,9 @@ def sample(run_dir, output, n=64, seed=0, label=None):
     if output.suffix.lower() not in (".png", ".npz"):
         raise GanlabError(f"-o {output}: write a .png grid or an .npz array file")
     files = RunDir(run_dir)
-    recipe_path, model_path = files.recipe, files.generator
+    recipe_path = files.recipe
     if not recipe_path.is_file():
         raise GanlabError(f"{run_dir}: no {recipe_path.name}; is it a ganlab run directory?")
-    if not model_path.is_file():
-        raise missing_generator(run_dir, files)
     if not output.parent.is_dir():
         raise GanlabError(f"-o {output}: folder {output.parent} does not exist")
     training = read_stored_recipe(recipe_path)["training"]
@@ -132,7 +167,7 @@ def sample(run_dir, output, n=64, seed=0, label=None):
         )
     if label is not None and not 0 <= label < classes:
         raise GanlabError(f"--label {label}: {run_dir} has classes 0 to {classes - 1}")
-    generator = load_generator(model_path)
+    generator = generators(run_dir, registry, raw=False)["generator"]
     check_memory(n, generator.output_shape[1:], training["latent_dim"])
     labels, drawn = None, ""
     if label is not None:

@@ -16,8 +16,8 @@ from ganlab.evaluation.judge import Judge
 from ganlab.evaluation.report import append_result
 from ganlab.evaluation.scores import conditional_score, score
 from ganlab.recipe.validate import load_recipe
-from ganlab.rundir import RunDir, load_generator, read_stored_recipe, stored_num_classes, stored_output_range
-from ganlab.sampling import check_seed, cycling_labels, draw, missing_generator
+from ganlab.rundir import RunDir, read_stored_recipe, stored_image_shape, stored_num_classes, stored_output_range
+from ganlab.sampling import check_seed, cycling_labels, draw, generators, missing_generator
 from ganlab.training.assemble import load_data
 
 
@@ -25,9 +25,11 @@ def _finished_run(run_dir, registry, overrides=()):
     files = RunDir(run_dir)
     if not files.recipe.is_file():
         raise GanlabError(f"{run_dir}: no recipe.yaml and generator.keras; evaluate a finished ganlab run")
-    if not files.generator.is_file():
+    if not files.generator.is_file() and not any(files.checkpoints.glob("epoch_*.npz")):
         raise missing_generator(run_dir, files)
     read_stored_recipe(files.recipe)  # a damaged file is one line saying so
+    if not files.generator.is_file() and stored_image_shape(files.recipe) is None:
+        raise missing_generator(run_dir, files)  # written before runs recorded what rebuilds G from a checkpoint
     return load_recipe(files.recipe, registry, overrides)
 
 
@@ -58,14 +60,12 @@ def evaluate(run_dir, registry, n=None, seed=0, overrides=(), log=print) -> dict
     rows = {"real_baseline": score(h_probs, h_features, reference, judge.num_classes, seed)}
     if classes is not None:
         rows["real_baseline"].update(conditional_score(h_probs, judge.held_out_labels[:n], classes))
-    for name, path in (("generator", files.generator), ("generator_raw", files.generator_raw)):
-        if path.is_file():
-            generator = load_generator(path)
-            images = draw(generator, n, training["latent_dim"], training["noise"], output_range, seed, labels=labels)
-            probs, features = judge.classify(images)
-            rows[name] = score(probs, features, reference, judge.num_classes, seed)
-            if classes is not None:
-                rows[name].update(conditional_score(probs, labels, classes))
+    for name, generator in generators(run_dir, registry).items():
+        images = draw(generator, n, training["latent_dim"], training["noise"], output_range, seed, labels=labels)
+        probs, features = judge.classify(images)
+        rows[name] = score(probs, features, reference, judge.num_classes, seed)
+        if classes is not None:
+            rows[name].update(conditional_score(probs, labels, classes))
     result = {
         "created": datetime.datetime.now().isoformat(timespec="seconds"),
         "n": n,

@@ -187,3 +187,18 @@ def restore(model, path) -> dict:
                     )
                 variable.assign(value)
     return meta
+
+
+def model_from(run_dir, registry, image_shape, classes=None):
+    """(model, checkpoint path): the run's model with its newest good checkpoint restored, for drawing
+    from a run stopped before it wrote generator.keras; None when it has no checkpoint."""
+    from ganlab.recipe.validate import load_recipe  # here: only sample and eval of such a run need them
+    from ganlab.training.assemble import build_model
+
+    found = latest(run_dir)
+    if found is None:
+        return None
+    recipe = load_recipe(RunDir(run_dir).recipe, registry)
+    model = build_model(recipe, tuple(image_shape), jit_compile=False, classes=classes)
+    restore(model, found[0])
+    return model, found[0]

@@ -217,7 +217,7 @@ def _train(recipe, run_dir, data, resume_from, placement):
         if not files.real.exists():
             pick = np.random.default_rng(t["seed"]).choice(len(data), min(out["grid"] ** 2, len(data)), replace=False)
             save_png(files.real, data.images[np.sort(pick)] / 255.0)
-        write_recipe(recipe, run_dir, output_range, classes)
+        write_recipe(recipe, run_dir, output_range, classes, data.image_shape)
 
         callbacks, nan_stop = default_callbacks(
             recipe, model, run_dir, epochs, epoch0, step0, classes, judge, validation
