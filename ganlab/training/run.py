@@ -16,6 +16,7 @@ import numpy as np
 
 from ganlab.callbacks.checkpointer import Checkpointer
 from ganlab.callbacks.defaults import default_callbacks
+from ganlab.components.blame import blame
 from ganlab.components.loading import load_registry
 from ganlab.errors import GanlabError, TrainingDiverged
 from ganlab.evaluation.judge import Judge
@@ -60,7 +61,8 @@ def train(recipe, out=None) -> Path:
         run_dir, made_here = lock.run_dir, (True if fresh else None)
         print(f"ganlab: run directory {run_dir}", flush=True)
     try:
-        _fit(recipe, run_dir, data, resume_from, placement)
+        with _blaming(recipe):
+            _fit(recipe, run_dir, data, resume_from, placement)
     except GanlabError:
         if made_here is not False:
             release_new(lock, made_here)  # e.g. a builder refused a parameter: leave no empty run behind
@@ -145,11 +147,27 @@ def resume(run_dir, registry, overrides=()) -> Path:
             print(
                 f"ganlab: resuming {run_dir} from {path.name} (epoch {meta['epoch']}, step {meta['step']})", flush=True
             )
-        _fit(recipe, run_dir, data, path, placement)
+        with _blaming(recipe):
+            _fit(recipe, run_dir, data, path, placement)
     finally:
         if lock is not None:
             lock.release()
     return run_dir
+
+
+@contextlib.contextmanager
+def _blaming(recipe):
+    """A plugin's exception while training becomes one line naming its component (``blame``);
+    an exception no component's code raised keeps its traceback: it is ganlab's bug."""
+    try:
+        yield
+    except GanlabError:
+        raise
+    except Exception as exc:
+        line = blame(exc, recipe)
+        if line is None:
+            raise
+        raise GanlabError(line) from exc
 
 
 _READ_ONLY = "a resumed run writes its checkpoints there: make it writable, or copy the run and resume the copy"

@@ -350,3 +350,18 @@ def test_a_full_disk_says_what_is_kept_and_leaves_no_partial_file(reg, tmp_path,
     else:
         assert "the last complete checkpoint, epoch_0001.npz (epoch 1), is kept: make room and continue with" in line
     assert [p for p in (tmp_path / "run").rglob("*") if ".tmp" in p.name] == []
+
+
+def test_a_plugins_exception_in_a_training_step_is_one_line_naming_it(tmp_path):
+    """A loss whose penalty breaks on the (batch, height, width, channels) batches of a run:
+    the run ends in one GanlabError naming the loss, its plugin and where (not a traceback)."""
+    from ganlab.components.loading import load_registry
+    from ganlab.training.run import train
+    from tests import toy_plugins
+
+    registry = load_registry(plugins=[("toolkit", toy_plugins.Toolkit()), ("pen", toy_plugins.Penalties())])
+    with pytest.raises(GanlabError) as raised:
+        train(tiny(registry, epochs=1, loss="flat_gp"), out=tmp_path / "run")
+    message = str(raised.value)
+    assert "\n" not in message and message.startswith("loss 'pen:flat_gp' (plugin pen) failed in a training step")
+    assert "penalty" in message and "ganlab check-plugin pen" in message
