@@ -13,14 +13,15 @@ class Checkpointer(keras.callbacks.Callback):
     ``nan_stop`` is the run's ``NaNStop``: once it has seen a bad step nothing is saved,
     so the newest checkpoint stays the last good state; nor is a state whose variables
     hold NaN or infinite values (``checkpoint.save`` warns instead). ``recipe`` is the
-    run's ``checkpoint.recipe_record``, kept in every checkpoint's metadata (the run sets it).
+    run's ``recipe_change.record``, kept in every checkpoint's metadata so that a resume can
+    name what was changed.
     """
 
-    def __init__(self, run_dir, every, final_epoch, nan_stop):
+    def __init__(self, run_dir, every, final_epoch, nan_stop, recipe=None):
         super().__init__()
         self.run_dir, self.every, self.final_epoch, self.nan_stop = run_dir, every, final_epoch, nan_stop
         self.last = None
-        self.recipe = None
+        self.recipe = recipe
 
     def on_epoch_end(self, epoch, logs=None):
         if self.nan_stop.bad_step is not None:

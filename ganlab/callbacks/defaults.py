@@ -27,6 +27,7 @@ from ganlab.callbacks.standing_statistics import StandingStatistics, sample_coun
 from ganlab.callbacks.stopping import NaNStop, StepLimit
 from ganlab.callbacks.tensorboard_log import TensorBoardLog
 from ganlab.sampling import cycling_labels, draw, fixed_z, grid_inputs, to_unit
+from ganlab.training import recipe_change
 
 
 def default_callbacks(
@@ -74,7 +75,7 @@ def default_callbacks(
             final_epoch=epochs, initial_epoch=initial_epoch, cols=grid_cols,
         ),
         LossPlot(run_dir),
-        Checkpointer(run_dir, out["checkpoint_every"], epochs, nan_stop),
+        Checkpointer(run_dir, out["checkpoint_every"], epochs, nan_stop, recipe=recipe_change.record(recipe)),
     ]
     if out["tensorboard"]:
         callbacks.append(TensorBoardLog(run_dir))

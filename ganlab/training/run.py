@@ -14,7 +14,6 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from ganlab.callbacks.checkpointer import Checkpointer
 from ganlab.callbacks.defaults import default_callbacks
 from ganlab.components.blame import blame
 from ganlab.components.loading import load_registry
@@ -26,10 +25,8 @@ from ganlab.rundir import RunDir, read_stored_recipe, remove_leftovers, save_mod
 from ganlab.runlock import acquire, new_run_dir, release_new
 from ganlab.training import checkpoint, distribute
 from ganlab.training.assemble import build_model, load_data, num_classes
+from ganlab.training.recipe_change import changed_keys, check_record
 from ganlab.training.stream import hold_out, real_stream, steps_per_epoch
-
-#: Keys a resumed run may change: how long to train, and (any ``distribute`` key) on what.
-RESUMABLE_CHANGES = {"training.epochs", "training.steps"}
 
 
 def train(recipe, out=None) -> Path:
@@ -86,30 +83,9 @@ def _restart_point(recipe, run_dir):
         print(f"ganlab: restarting {run_dir} from the beginning: no checkpoint was written", flush=True)
         return None
     path, meta = found
-    _check_record(run_dir, path, recipe, "--out", "the recipe")
+    check_record(run_dir, path, recipe, "--out", "the recipe")
     print(f"ganlab: restarting {run_dir} from {path.name} (epoch {meta['epoch']}, step {meta['step']})", flush=True)
     return path
-
-
-def flatten(data, prefix="") -> dict:
-    out = {}
-    for key, value in data.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(flatten(value, path + "."))
-        else:
-            out[path] = value
-    return out
-
-
-def changed_keys(old: dict, new: dict) -> list:
-    """Key paths whose values differ between two recipes, except those a resumed run may change."""
-    old, new = flatten(old), flatten(new)
-    return sorted(
-        k
-        for k in set(old) | set(new)
-        if old.get(k) != new.get(k) and k not in RESUMABLE_CHANGES and not k.startswith("distribute.")
-    )
 
 
 def resume(run_dir, registry, overrides=()) -> Path:
@@ -138,7 +114,7 @@ def resume(run_dir, registry, overrides=()) -> Path:
                 f"--resume {run_dir}: no complete checkpoint in {files.checkpoints}; start a new run instead"
             )
         if chief:
-            _check_record(run_dir, found[0], recipe)
+            check_record(run_dir, found[0], recipe)
         placement = distribute.place(recipe["distribute"])
         data = load_data(recipe)
         path = None
@@ -171,32 +147,6 @@ def _blaming(recipe):
 
 
 _READ_ONLY = "a resumed run writes its checkpoints there: make it writable, or copy the run and resume the copy"
-
-
-def may_change(key) -> bool:
-    """Whether a resumed run may change ``key`` (``provenance`` is ganlab's record, not a setting)."""
-    return key in RESUMABLE_CHANGES or key.startswith(("distribute.", "provenance."))
-
-
-def _check_record(run_dir, path, recipe, flag="--resume", what="recipe.yaml"):
-    """Refuse to resume from ``path`` with a recipe other than the one it was trained with."""
-    record = checkpoint.read_recipe_record(path)
-    if record is None:  # written before checkpoints recorded their recipe
-        return
-    now = checkpoint.recipe_record(recipe.data, may_change)
-    differ = sorted(k for k in record if record[k] != now.get(k))
-    if differ:
-        shown = ", ".join(f"{k} ({_short(record[k])} there, {_short(now.get(k))} now)" for k in differ[:6])
-        raise GanlabError(
-            f"{flag} {run_dir}: {what} differs from the recipe {path.name} was trained with: {shown}"
-            f"{' ...' if len(differ) > 6 else ''}; put those values back (only training.epochs/steps and "
-            "distribute settings may change, with --set)"
-        )
-
-
-def _short(value):
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _fit(recipe, run_dir, data, resume_from, placement):
@@ -240,9 +190,6 @@ def _train(recipe, run_dir, data, resume_from, placement):
         callbacks, nan_stop = default_callbacks(
             recipe, model, run_dir, epochs, epoch0, step0, classes, judge, validation
         )
-        for callback in callbacks:  # every checkpoint records the recipe it was trained with
-            if isinstance(callback, Checkpointer):
-                callback.recipe = checkpoint.recipe_record(recipe.data, may_change)
         stream = real_stream(
             images, t["batch_size"] * t["d_steps"], t["seed"], output_range,
             start_step=step0, d_steps=t["d_steps"], replicas=placement.replicas, labels=labels,
