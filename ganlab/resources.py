@@ -167,6 +167,7 @@ def count_weights(builder, kwargs):
     from ganlab.training.layers import leaf_layers
 
     queued = global_state.get_global_attribute("uninitialized_variables")
+    queued = None if queued is None else list(queued)  # the scope appends to this very list
     names = global_state.get_global_attribute("object_name_uids")
     names = None if names is None else names.copy()
     py_state, np_state = random.getstate(), np.random.get_state()
