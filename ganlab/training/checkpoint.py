@@ -46,7 +46,7 @@ def state_groups(model) -> dict:
 def save(model, run_dir, epoch: int, step: int, recipe=None):
     """Write a checkpoint; returns its path, or None (with a warning) when a variable is NaN or infinite.
 
-    ``recipe`` (``recipe_record``) goes into the metadata, so that a resume can tell an
+    ``recipe`` (``ganlab.training.recipe_change.record``) goes into the metadata, so that a resume can tell an
     edited recipe.yaml from the one the checkpoint was trained with.
     """
     folder = RunDir(run_dir).checkpoints
@@ -83,22 +83,6 @@ def warn(message):
 def non_finite(arrays) -> list:
     """The names of the float arrays holding NaN or infinite values."""
     return [k for k, a in arrays.items() if a.dtype.kind in "fc" and not np.isfinite(a).all()]
-
-
-def recipe_record(data, skip) -> dict:
-    """The resolved recipe as flat ``key.path: value`` pairs (JSON values), without the keys ``skip(key)``
-    accepts: what a checkpoint records so that a resume can name the keys that differ."""
-    flat = {}
-
-    def walk(node, prefix):
-        for key, value in node.items():
-            if isinstance(value, dict):
-                walk(value, f"{prefix}{key}.")
-            elif not skip(f"{prefix}{key}"):
-                flat[f"{prefix}{key}"] = value
-
-    walk(json.loads(json.dumps(data, default=str)), "")
-    return flat
 
 
 def fingerprint(record) -> str:
@@ -140,7 +124,7 @@ def read_meta(path) -> dict:
 
 
 def read_recipe_record(path):
-    """The recipe a checkpoint was trained with (``recipe_record``), or None for one written before
+    """The recipe a checkpoint was trained with (``recipe_change.record``), or None for one written before
     ganlab recorded it."""
     return _load_meta(path).get("recipe")
 

@@ -3,6 +3,8 @@ names what differs: the training length and where it trains, nothing else."""
 
 from __future__ import annotations
 
+import json
+
 from ganlab.errors import GanlabError
 from ganlab.training import checkpoint
 
@@ -37,8 +39,10 @@ def may_change(key) -> bool:
 
 
 def record(recipe) -> dict:
-    """What each checkpoint records of ``recipe``: every resolved value a resume must not change."""
-    return checkpoint.recipe_record(recipe.data, may_change)
+    """What each checkpoint records of ``recipe``: every resolved value a resume must not change,
+    as flat ``key.path: value`` pairs of JSON values (so that they read back as written)."""
+    plain = json.loads(json.dumps(recipe.data, default=str))
+    return {key: value for key, value in flatten(plain).items() if not may_change(key)}
 
 
 def check_record(run_dir, path, recipe, flag="--resume", what="recipe.yaml"):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ganlab import GanlabError
-from ganlab.training import checkpoint
+from ganlab.training import checkpoint, recipe_change
 from ganlab.training.assemble import build_model
 from tests.helpers import tiny
 
@@ -118,7 +118,7 @@ def test_non_finite_weights_are_never_checkpointed_nor_resumed_from(reg, tmp_pat
 
 def test_a_checkpoint_records_the_recipe_it_was_trained_with(reg, tmp_path):
     recipe = tiny(reg)
-    record = checkpoint.recipe_record(recipe.data, lambda key: key == "training.epochs")
+    record = recipe_change.record(recipe)
     assert record["training.batch_size"] == 32 and "training.epochs" not in record
     path = checkpoint.save(build_model(recipe, (8, 8, 1)), tmp_path, epoch=1, step=4, recipe=record)
     assert checkpoint.read_meta(path) == META and checkpoint.read_recipe_record(path) == record
