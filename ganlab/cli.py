@@ -23,8 +23,6 @@ from ganlab.components.loading import load_registry  # noqa: E402
 from ganlab.console import (  # noqa: E402
     EXIT_PIPE_CLOSED,
     MAX_BENCH_STEPS,
-    MAX_LATENT_DIM,
-    MAX_SEED,
     caused_by_closed_pipe,
     drop_closed_output,
     emit,
@@ -35,6 +33,7 @@ from ganlab.console import (  # noqa: E402
     whole,
 )
 from ganlab.errors import GanlabError  # noqa: E402
+from ganlab.recipe.schema import MAX_LATENT_DIM, MAX_SEED  # noqa: E402  (flags take the recipe's ranges)
 from ganlab.recipe.validate import load_recipe  # noqa: E402
 
 EXIT_BAD_INPUT = 2

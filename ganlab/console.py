@@ -81,10 +81,6 @@ def image_shape_flag(text):
     return shape
 
 
-#: ``--seed``: what NumPy's generators and ``keras.utils.set_random_seed`` accept, 0 <= seed < 2**32.
-MAX_SEED = 2**32 - 1
-#: ``check-plugin --latent-dim``: the longest z a recipe may ask for (``training.latent_dim``).
-MAX_LATENT_DIM = 65_536
 #: ``bench --steps``: timing more steps says nothing more, and the schedules get the count as an integer.
 MAX_BENCH_STEPS = 1_000_000
 

@@ -15,6 +15,7 @@ import numpy as np
 from ganlab import resources
 from ganlab.errors import GanlabError
 from ganlab.images import save_png
+from ganlab.recipe.schema import MAX_SEED
 from ganlab.rundir import (
     RunDir,
     atomic_path,
@@ -64,9 +65,6 @@ def fixed_z(latent_dim, n, noise, seed):
         return rng.uniform(-1.0, 1.0, (n, latent_dim)).astype(np.float32)
     return rng.standard_normal((n, latent_dim)).astype(np.float32)
 
-
-#: What NumPy's generators accept and the CLI's ``--seed`` allows: 0 <= seed < 2**32.
-MAX_SEED = 2**32 - 1
 
 
 def check_seed(seed, flag="--seed"):
