@@ -39,19 +39,15 @@ from ganlab.recipe.validate import load_recipe  # noqa: E402
 EXIT_BAD_INPUT = 2
 
 
-def _registry():
-    return load_registry()
-
-
 def cmd_list(args):
-    registry = _registry()
+    registry = load_registry()
     kinds = [args.kind] if args.kind else list(KINDS)
     text = listing.as_json(registry, kinds) if args.json else listing.as_text(registry, kinds, args.verbose)
     emit(text if text.endswith("\n") else text + "\n")
 
 
 def cmd_check(args):
-    recipe = load_recipe(args.recipe, _registry(), args.set)
+    recipe = load_recipe(args.recipe, load_registry(), args.set)
     emit(f"# {args.recipe}: ok, resolved with defaults filled in\n")
     emit(recipe.to_yaml())
 
@@ -64,7 +60,7 @@ def cmd_check_plugin(args):
     if args.image_shape is not None:
         _check_plugin_images_fit(args.image_shape)
     given = {k: v for k, v in context.items() if v is not None}
-    loading, checks = runner.check_plugin(_registry(), args.name, settings, **given)
+    loading, checks = runner.check_plugin(load_registry(), args.name, settings, **given)
     import_tensorflow_quietly()
     results = list(loading)
     for result in loading:
@@ -95,7 +91,7 @@ def _check_plugin_images_fit(image_shape):
 
 
 def cmd_run(args):
-    registry = _registry()
+    registry = load_registry()
     if args.resume:
         if args.recipe:
             raise GanlabError("ganlab run: give either RECIPE or --resume RUN_DIR, not both")
@@ -123,7 +119,7 @@ def cmd_sample(args):
 
 
 def cmd_eval(args):
-    registry = _registry()
+    registry = load_registry()
     if not os.path.exists(args.run_dir):
         raise GanlabError(f"{args.run_dir}: no such run directory{' or recipe' if args.train_classifier else ''}")
     import_tensorflow_quietly()
@@ -146,7 +142,7 @@ def cmd_bench(args):
     overrides = list(args.set)
     if args.batch_size is not None:
         overrides.append(f"training.batch_size={args.batch_size}")
-    recipe = load_recipe(args.recipe, _registry(), overrides)
+    recipe = load_recipe(args.recipe, load_registry(), overrides)
     import_tensorflow_quietly()
     from ganlab.bench import bench, report
 

@@ -10,7 +10,7 @@ one ``training`` setting in ``ganlab.recipe.schema`` (with its field in
 A transform is ``transform(images, value, view) -> images``: ``value`` is its option's
 setting and ``view`` (a ``View``) what it may read of the run. Random numbers come from
 ``view.seed``, the run's noise seed, whose state every checkpoint saves, and are drawn
-through ``view.share`` so that N replicas draw what one device draws.
+through ``ganlab.training.replicas.share`` so that N replicas draw what one device draws.
 """
 
 from __future__ import annotations
@@ -35,11 +35,6 @@ class View:
         """The fraction of the run done, from 0 at the start to 1 at the last step (and after)."""
         return tf.minimum(tf.cast(self.g_updates, tf.float32) / float(self.total_steps), 1.0)
 
-    @staticmethod
-    def share(draw, shape):
-        """``draw(shape)`` for this replica's share of the batch (``ganlab.training.replicas.share``)."""
-        return replicas.share(draw, shape)
-
 
 def instance_noise(images, std, view):
     """Images plus N(0, s^2) noise, s annealed linearly from ``std`` to 0 over the run.
@@ -48,7 +43,10 @@ def instance_noise(images, std, view):
     for D early on, so that they overlap and D's gradients stay informative.
     """
     s = tf.cast(std * (1.0 - view.progress()), images.dtype)
-    noise = view.share(lambda shape: keras.random.normal(shape, dtype=images.dtype, seed=view.seed), tf.shape(images))
+    def draw(shape):
+        return keras.random.normal(shape, dtype=images.dtype, seed=view.seed)
+
+    noise = replicas.share(draw, tf.shape(images))
     return images + s * noise
 
 
