@@ -82,7 +82,7 @@ def registry():
 
 
 def test_mutated_recipes_exit_0_or_2_in_one_line_each(tmp_path, monkeypatch, capsys, registry):
-    monkeypatch.setattr(cli, "_registry", lambda: registry)  # the plugins are loaded once, not per case
+    monkeypatch.setattr(cli, "load_registry", lambda: registry)  # the plugins are loaded once, not per case
     rng = random.Random(SEED)
     failures, statuses, start = [], {0: 0, 2: 0}, time.perf_counter()
     for case in range(CASES):
