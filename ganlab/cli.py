@@ -33,6 +33,8 @@ from ganlab.console import (  # noqa: E402
     whole,
 )
 from ganlab.errors import GanlabError  # noqa: E402
+from ganlab.evaluation.extractors import AUTO  # noqa: E402
+from ganlab.evaluation.extractors import NAMES as EXTRACTOR_NAMES  # noqa: E402
 from ganlab.recipe.schema import MAX_LATENT_DIM, MAX_SEED  # noqa: E402  (flags take the recipe's ranges)
 from ganlab.recipe.validate import load_recipe  # noqa: E402
 
@@ -121,20 +123,21 @@ def cmd_sample(args):
 def cmd_eval(args):
     registry = load_registry()
     if not os.path.exists(args.run_dir):
-        raise GanlabError(f"{args.run_dir}: no such run directory{' or recipe' if args.train_classifier else ''}")
+        raise GanlabError(f"{args.run_dir}: no such run directory{' or recipe' if args.train_extractor else ''}")
     import_tensorflow_quietly()
-    from ganlab.evaluation.evaluate import evaluate, train_classifier
-    from ganlab.evaluation.report import table
+    from ganlab.evaluation.evaluate import evaluate, train_extractor
+    from ganlab.evaluation.report import describe, table
 
-    if args.train_classifier:
-        info = train_classifier(args.run_dir, registry, args.set)
-        emit(
-            f"classifier {info['hash']} ({info['file']}): trained on {info['trained_on']} images, "
-            f"held-out accuracy {info['held_out_accuracy']:.4f}\n"
-        )
+    options = {"weights": args.inception_weights, "resize": args.resize}
+    if args.train_extractor:
+        info = train_extractor(args.run_dir, registry, args.set, args.extractor, options)
+        trained = f", trained on {info['trained_on']} images" if "trained_on" in info else ""
+        emit(f"{describe(info)}: {info.get('file') or info.get('weights')}{trained}\n")
         emit(f"reference set: {info['reference']}\n")
         return
-    result = evaluate(args.run_dir, registry, n=args.n, seed=args.seed, overrides=args.set)
+    result = evaluate(
+        args.run_dir, registry, n=args.n, seed=args.seed, overrides=args.set, extractor=args.extractor, options=options
+    )
     emit(table(result) + "\n")
 
 
@@ -230,20 +233,40 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "eval",
         help="measure sample quality against real data",
-        description="Score a run's samples and real held-out images with ganlab's own classifier; "
-        "results go to RUN_DIR/eval.json.",
+        description="Score a run's samples and real held-out images with an extractor (ganlab's own "
+        "classifier, its ssl encoder, or Inception); results go to RUN_DIR/eval.json.",
     )
     _add_draw(
         p,
         None,
         "samples to score (default: as many as there are reference images)",
-        "run directory written by ganlab run (or, with --train-classifier, a recipe)",
+        "run directory written by ganlab run (or, with --train-extractor, a recipe)",
     )
     _add_set(p)
     p.add_argument(
+        "--extractor",
+        choices=(AUTO, *EXTRACTOR_NAMES),
+        default=AUTO,
+        help="what computes the features: classifier (labelled data), ssl (a contrastive encoder, any data), "
+        "inception (published-comparable); auto: classifier when the data has labels, else ssl",
+    )
+    p.add_argument(
+        "--inception-weights",
+        metavar="PATH",
+        help="inception only: the inception-2015-12-05.tgz archive or its .pb "
+        "(default: $GANLAB_INCEPTION_WEIGHTS, else ganlab's cache, downloading it once)",
+    )
+    p.add_argument(
+        "--resize",
+        choices=("clean", "legacy"),
+        default="clean",
+        help="inception only: clean (antialiased bicubic to 299 px, clean-fid's) or legacy (the graph's bilinear)",
+    )
+    p.add_argument(
+        "--train-extractor",
         "--train-classifier",
         action="store_true",
-        help="only train (or find cached) the classifier for the run's or recipe's dataset and report its accuracy",
+        help="only train (or find cached) the extractor for the run's or recipe's dataset and report it",
     )
     p.set_defaults(func=cmd_eval)
 

@@ -1,8 +1,9 @@
-"""``ganlab eval``: sample quality measured with ganlab's own classifier, always beside
-the same numbers for real held-out images (the split and the baseline: ``judge``).
+"""``ganlab eval``: sample quality measured with an extractor (ganlab's own classifier,
+its ssl encoder or Inception), always beside the same numbers for real held-out images
+(the split and the baseline: ``judge``).
 
 A conditional run's generator draws the classes in turn (0, 1, ..., K-1, 0, ...), and
-every row also gets the per-class accuracy: the share of images of class k (requested
+with the classifier every row also gets the per-class accuracy: the share of images of class k (requested
 from G, or the true class of a real image) that the classifier labels k.
 """
 
@@ -12,9 +13,10 @@ import datetime
 from pathlib import Path
 
 from ganlab.errors import GanlabError
+from ganlab.evaluation.extractors import AUTO
 from ganlab.evaluation.judge import Judge
 from ganlab.evaluation.report import append_result
-from ganlab.evaluation.scores import conditional_score, score
+from ganlab.evaluation.scores import conditional_score
 from ganlab.recipe.validate import load_recipe
 from ganlab.rundir import RunDir, read_stored_recipe, stored_image_shape, stored_num_classes, stored_output_range
 from ganlab.sampling import check_seed, cycling_labels, draw, generators, missing_generator
@@ -33,37 +35,37 @@ def _finished_run(run_dir, registry, overrides=()):
     return load_recipe(files.recipe, registry, overrides)
 
 
-def train_classifier(target, registry, overrides=(), log=print) -> dict:
-    """Train (or find cached) the classifier for a recipe's or a run's dataset; report it."""
+def train_extractor(target, registry, overrides=(), extractor=AUTO, options=None, log=print) -> dict:
+    """Train (or find cached) the extractor for a recipe's or a run's dataset; report it."""
     target = Path(target)
     recipe = _finished_run(target, registry, overrides) if target.is_dir() else load_recipe(target, registry, overrides)
-    judge = Judge(load_data(recipe), recipe["data"]["name"], log=log)
-    _, _, accuracy = judge.held_out(len(judge.held_out_images))
-    return {**judge.provenance(accuracy), "reference": judge.reference_text}
+    judge = Judge(load_data(recipe), recipe["data"]["name"], extractor, options, log=log)
+    judge.held_out(len(judge.held_out_images))
+    return {**judge.provenance(), "reference": judge.reference_text}
 
 
-def evaluate(run_dir, registry, n=None, seed=0, overrides=(), log=print) -> dict:
+def evaluate(run_dir, registry, n=None, seed=0, overrides=(), extractor=AUTO, options=None, log=print) -> dict:
     """Evaluate a finished run; appends the result to ``RUN_DIR/eval.json`` and returns it."""
     files = RunDir(run_dir)
     check_seed(seed)
     recipe = _finished_run(run_dir, registry, overrides)
-    judge = Judge(load_data(recipe), recipe["data"]["name"], log=log)
+    judge = Judge(load_data(recipe), recipe["data"]["name"], extractor, options, log=log)
     n = judge.available if n is None else n
     judge.check_count(n)
 
-    h_probs, h_features, accuracy = judge.held_out(n)
-    reference = judge.reference_features(n)
+    h_probs, h_features = judge.held_out(n)
     training = recipe["training"]
     output_range = stored_output_range(files.recipe)
-    classes = stored_num_classes(files.recipe)
-    labels = None if classes is None else cycling_labels(n, classes)
-    rows = {"real_baseline": score(h_probs, h_features, reference, judge.num_classes, seed)}
+    run_classes = stored_num_classes(files.recipe)  # a conditional G draws these classes in turn
+    labels = None if run_classes is None else cycling_labels(n, run_classes)
+    classes = run_classes if judge.data_classes else None  # per-class accuracy needs the data's own classes
+    rows = {"real_baseline": judge.score(h_probs, h_features, seed)}
     if classes is not None:
         rows["real_baseline"].update(conditional_score(h_probs, judge.held_out_labels[:n], classes))
     for name, generator in generators(run_dir, registry).items():
         images = draw(generator, n, training["latent_dim"], training["noise"], output_range, seed, labels=labels)
-        probs, features = judge.classify(images)
-        rows[name] = score(probs, features, reference, judge.num_classes, seed)
+        probs, features = judge.extract(images)
+        rows[name] = judge.score(probs, features, seed)
         if classes is not None:
             rows[name].update(conditional_score(probs, labels, classes))
     result = {
@@ -71,8 +73,8 @@ def evaluate(run_dir, registry, n=None, seed=0, overrides=(), log=print) -> dict
         "n": n,
         "seed": seed,
         "ema": training["ema"],
-        "num_classes": classes,
-        "classifier": judge.provenance(accuracy),
+        "num_classes": run_classes,
+        "extractor": judge.provenance(),
         "reference": f"{judge.reference_text}, first {n} used",
         "results": rows,
     }

@@ -3,8 +3,9 @@ quality check (``output.eval_every``) logs, and so which quality columns metrics
 
 A row is a key of the score dicts (``ganlab.evaluation.scores``) and of eval.json, the
 column title and number format of ``ganlab eval``'s table, and whether the metric is cheap
-enough to compute during training. A new metric is a row here and its computation in
-``scores``; the formulas are in docs/metrics.md.
+enough to compute during training. Not every extractor gives every metric (the ssl
+encoder has no classes): a row's missing metrics print as "-" and are empty cells. A new
+metric is a row here and its computation in ``scores``; the formulas are in docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ class Metric:
 
 #: Every metric of ``ganlab eval``'s table, in column order.
 METRICS = (
-    Metric("classifier_score", "score", "{:.3f}", quick=True),
+    Metric("classifier_score", "score", "{:.3f}", quick=True),  # the Inception Score under inception
     Metric("classes_covered", "classes", "{:d}", quick=True),
     Metric("kl_to_uniform", "KL(unif)", "{:.4f}", quick=True),
     Metric("fid", "FID", "{:.3f}", quick=True),
-    Metric("kid_mean", "KID", "{:.5f}", quick=False),
+    Metric("kid_mean", "KID", "{:.5f}", quick=True),
     Metric("precision", "precision", "{:.3f}", quick=False),
     Metric("recall", "recall", "{:.3f}", quick=False),
 )

@@ -43,10 +43,11 @@ def test_eval_writes_results_with_provenance_and_the_real_baseline(reg, run_dir,
     result = evaluate(run_dir, reg, n=50, log=lambda *_: None)
     assert set(result["results"]) == {"real_baseline", "generator", "generator_raw"}
     assert result["n"] == 50 and result["seed"] == 0 and result["ema"] == 0.9
-    assert len(result["classifier"]["hash"]) == 16 and (tmp_path / "cache").is_dir()
+    assert result["extractor"]["extractor"] == "classifier" and result["extractor"]["architecture"] == "plain"
+    assert len(result["extractor"]["hash"]) == 16 and (tmp_path / "cache").is_dir()
     assert "100 of 400 real images" in result["reference"]
     baseline = result["results"]["real_baseline"]
-    assert result["classifier"]["held_out_accuracy"] > 0.9  # the toy labels are easy
+    assert result["extractor"]["held_out_accuracy"] > 0.9  # the toy labels are easy
     assert baseline["classes_covered"] == 9 and baseline["classifier_score"] > 5
     noise = result["results"]["generator"]
     assert noise["fid"] > baseline["fid"]  # an untrained G is further from the data than real images
@@ -64,15 +65,16 @@ def test_classifier_is_cached_by_content(reg, run_dir, tmp_path, monkeypatch):
     files = sorted((tmp_path / "cache").iterdir())
     second = evaluate(run_dir, reg, n=20, log=lambda *_: None)
     assert sorted((tmp_path / "cache").iterdir()) == files and len(files) == 1
-    assert first["classifier"]["hash"] == second["classifier"]["hash"]
+    assert first["extractor"]["hash"] == second["extractor"]["hash"]
     assert first["results"] == second["results"]
 
 
 def test_sample_count_beyond_the_reference_is_refused(reg, run_dir):
     from ganlab.evaluation.evaluate import evaluate
 
-    with pytest.raises(GanlabError, match=r"-n 101: between 1 and 100"):
-        evaluate(run_dir, reg, n=101)
+    for n in (101, 1):  # one sample has no covariance
+        with pytest.raises(GanlabError, match=rf"-n {n}: between 2 and 100"):
+            evaluate(run_dir, reg, n=n)
 
 
 def test_the_three_parts_are_disjoint():
@@ -116,19 +118,21 @@ def test_quality_checks_during_training_fill_metrics_csv(reg, tmp_path, monkeypa
         assert float(row["kl_to_uniform"]) >= 0 and float(row["fid"]) > 0
 
 
-def test_quality_checks_need_labels_and_say_so_before_training(reg, tmp_path):
-    from ganlab.training.run import train
+def test_the_classifier_needs_labels_and_an_unknown_extractor_is_named():
+    from ganlab.evaluation.judge import Judge
 
-    with pytest.raises(GanlabError, match="dataset 'noise' has no labels: ganlab eval and output.eval_every need them"):
-        train(toy_recipe(reg, {"name": "noise", "n": 400, "size": 28}), out=tmp_path / "run")
-    assert not (tmp_path / "run" / "metrics.csv").exists()
+    unlabelled = toy_plugins.noise_images(n=40)
+    with pytest.raises(GanlabError, match="extractor 'classifier' needs labels and dataset 'noise' has none"):
+        Judge(unlabelled, "noise", extractor="classifier", log=lambda *_: None)
+    with pytest.raises(GanlabError, match="unknown extractor 'vgg': choose one of auto, classifier, ssl, inception"):
+        Judge(unlabelled, "noise", extractor="vgg", log=lambda *_: None)
 
 
-def test_train_classifier_reports_held_out_accuracy(reg, run_dir, tmp_path, monkeypatch):
-    from ganlab.evaluation.evaluate import train_classifier
+def test_train_extractor_reports_held_out_accuracy(reg, run_dir, tmp_path, monkeypatch):
+    from ganlab.evaluation.evaluate import train_extractor
 
     monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
-    info = train_classifier(run_dir, reg, log=lambda *_: None)
+    info = train_extractor(run_dir, reg, log=lambda *_: None)
     assert info["trained_on"] == 200 and info["held_out_accuracy"] > 0.9
     assert info["file"].startswith(str(tmp_path / "cache")) and "100 of 400" in info["reference"]
 
