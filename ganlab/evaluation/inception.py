@@ -231,7 +231,9 @@ def _graph_from_archive(data: bytes, path) -> bytes:
 
 
 def _damaged(path, reason):
-    return GanlabError(f"{path} is damaged or not the Inception graph ({reason[:200]}); download a good copy from {URL}")
+    return GanlabError(
+        f"{path} is damaged or not the Inception graph ({reason[:200]}); download a good copy from {URL}"
+    )
 
 
 def _check_channels(shape):
