@@ -35,7 +35,7 @@ from ganlab.rundir import save_model
 ARCHITECTURE_VERSION = 1  # bump whenever build_encoder(), ssl_augment or train() changes: it is part of the cache key
 #: Three stride-2 convolutions leave a 2x2 map of a 16x16 image.
 MIN_SIDE = 16
-EPOCHS, MAX_IMAGES, BATCH_SIZE = 15, 10_000, 256
+EPOCHS, MAX_IMAGES, BATCH_SIZE = 6, 10_000, 256
 TEMPERATURE = 0.2
 LEARNING_RATE = 2e-3
 FEATURE_DIM, PROJECTION_DIM = 256, 128
@@ -52,8 +52,9 @@ def prepare(part, options: dict, log=print):
         )
     settings = _settings(options)
     if len(images) < 2:
-        raise GanlabError(f"the ssl extractor needs at least 2 real images to contrast, {part.dataset_name} has "
-                          f"{len(images)}")
+        raise GanlabError(
+            f"the ssl extractor needs at least 2 real images to contrast, {part.dataset_name} has {len(images)}"
+        )
     chosen = np.random.default_rng(settings["seed"]).permutation(len(images))[: settings["max_images"]]
     images = images[np.sort(chosen)]
     digest = content_hash(images, settings)
@@ -150,8 +151,11 @@ def train(images, settings: dict, log_every: int = 0, log=print):
     keras.utils.set_random_seed(settings["seed"])
     encoder = build_encoder(images.shape[1:])
     head = keras.Sequential(
-        [keras.Input((FEATURE_DIM,)), keras.layers.Dense(FEATURE_DIM, activation="relu"),
-         keras.layers.Dense(PROJECTION_DIM)]
+        [
+            keras.Input((FEATURE_DIM,)),
+            keras.layers.Dense(FEATURE_DIM, activation="relu"),
+            keras.layers.Dense(PROJECTION_DIM),
+        ]
     )
     batch = min(settings["batch_size"], len(images))
     steps_per_epoch = len(images) // batch
