@@ -1,6 +1,7 @@
 """`ganlab eval`: the split protocol, eval.json provenance, the real baseline beside the samples."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -172,3 +173,22 @@ def test_a_run_without_generator_keras_is_evaluated_from_its_last_checkpoint(reg
     assert set(restored) == {"real_baseline", "generator", "generator_raw"}
     for name in ("generator", "generator_raw"):  # the same weights; kernels may differ in the last bits
         assert restored[name]["fid"] == pytest.approx(saved[name]["fid"], rel=1e-4)
+
+
+def test_an_extractor_that_does_not_fit_the_data_is_one_line(reg, run_dir, tmp_path, monkeypatch):
+    from ganlab import ImageData
+    from ganlab.evaluation.evaluate import evaluate
+    from ganlab.evaluation.judge import Judge
+
+    monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
+    tiny = toy_plugins.noise_images(n=40, size=8, classes=3)
+    with pytest.raises(GanlabError, match="images of at least 9x9.*these are 8x8x1") as caught:
+        Judge(tiny, "noise", extractor="classifier", log=lambda *_: None)
+    two_channels = ImageData(np.zeros((40, 32, 32, 2), np.uint8))
+    with pytest.raises(GanlabError, match="1 or 3 channels") as caught:
+        Judge(two_channels, "noise", extractor="inception", log=lambda *_: None)
+    assert "\n" not in str(caught.value)
+    missing = tmp_path / "nowhere" / "inception.pb"
+    with pytest.raises(GanlabError, match=f"Inception weights {re.escape(str(missing))} not found"):
+        evaluate(run_dir, reg, n=20, extractor="inception", options={"weights": missing}, log=lambda *_: None)
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
