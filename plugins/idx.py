@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-import hashlib
-import os
 import struct
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
 from typing import Literal
 
 from ganlab import GanlabError, ImageData
+from ganlab_plugins.download import data_folder, download, mirrors, search_folders
 
 #: The IDX files of each split, images then labels (the same names for every IDX dataset).
 FILES = {
@@ -37,7 +35,6 @@ FILES = {
 NPZ_KEYS = {"train": ("x_train", "y_train"), "test": ("x_test", "y_test")}
 #: Big-endian IDX magic numbers: 0x08 is unsigned bytes, the last byte the number of dims.
 IMAGES_MAGIC, LABELS_MAGIC = 0x00000803, 0x00000801
-TIMEOUT_S = 30
 BUILDER_DOC = """{summary}
 
 Parameters:
@@ -92,11 +89,11 @@ class IdxDataset:
                     f"data.path {folder}: no {self.title} {split} files there; put {wanted}{or_npz} in it"
                 )
             return found
-        for folder in self.search_folders():
+        for folder in search_folders(self.name, (self.keras_folder,)):
             found = self._read_folder(folder, split)
             if found is not None:
                 return found
-        target = self.download_folder()
+        target = data_folder(self.name)
         if not download:
             raise GanlabError(
                 f"{self.title} {split} files not found and data.download is false: "
@@ -104,19 +101,6 @@ class IdxDataset:
             )
         self._download(split, target)
         return self._read_folder(target, split)
-
-    def download_folder(self) -> Path:
-        """Where downloads go: ``$GANLAB_DATA/<name>``, else ``~/.ganlab/data/<name>``."""
-        base = os.environ.get("GANLAB_DATA")
-        return Path(base).expanduser() / self.name if base else Path.home() / ".ganlab" / "data" / self.name
-
-    def search_folders(self) -> list[Path]:
-        """Where to look when no path is given; ``download_folder()`` is one of them."""
-        keras_home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
-        keras_cache = keras_home / "datasets" / self.keras_folder
-        if os.environ.get("GANLAB_DATA"):
-            return [self.download_folder(), keras_cache]
-        return [keras_cache, self.download_folder()]
 
     def _read_folder(self, folder: Path, split: str) -> ImageData | None:
         """The split from the IDX files (or the ``.npz``) in ``folder``; None if neither is there."""
@@ -190,30 +174,12 @@ class IdxDataset:
         return ImageData(images[..., None], labels, f"{self.name} {split} ({len(images)} images from {path})")
 
     def _download(self, split: str, folder: Path) -> None:
-        """Fetch the split's missing IDX files into ``folder``, trying each mirror in turn.
-
-        Each file is streamed into a temporary file beside its target and renamed into
-        place only when its MD5 matches, so an interrupted or tampered download never
-        looks like data.
-        """
-        mirrors = os.environ.get(self.mirror_env, "").split() or self.mirrors
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise GanlabError(
-                f"cannot create {folder} for the {self.title} download ({exc.strerror}): "
-                "set GANLAB_DATA or data.path in the recipe"
-            ) from None
+        """Fetch the split's missing IDX files into ``folder``, trying each mirror in turn."""
         for name in FILES[split]:
             if (folder / name).is_file():
                 continue
-            errors = []
-            for mirror in mirrors:
-                error = _fetch(mirror.rstrip("/") + "/" + name, folder / name, self.md5[name])
-                if error is None:
-                    break
-                errors.append(error)
-            else:
+            errors = download(mirrors(self.mirror_env, self.mirrors), name, folder, self.md5[name], self.title)
+            if errors:
                 raise GanlabError(
                     f"cannot download {self.title} ({'; '.join(errors)}): "
                     f"put {' and '.join(FILES[split])} in {folder}, or set data.path in the recipe"
@@ -226,30 +192,3 @@ def _find(folder: Path, name: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
-
-
-def _fetch(url: str, target: Path, md5: str) -> str | None:
-    """Download ``url`` to ``target`` if its MD5 is ``md5``; else return why not."""
-    import urllib.error
-    import urllib.request
-
-    digest, tmp = hashlib.md5(), None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".", suffix=".part")
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
-            while chunk := response.read(1 << 20):
-                digest.update(chunk)
-                out.write(chunk)
-        if digest.hexdigest() != md5:
-            return f"{url}: MD5 {digest.hexdigest()}, expected {md5}"
-        os.replace(tmp, target)
-        return None
-    except urllib.error.HTTPError as exc:  # before URLError, its base: "HTTP Error 404: Not Found"
-        return f"{url}: {exc}"
-    except urllib.error.URLError as exc:
-        return f"{url}: URLError: {exc.reason}"
-    except (OSError, ValueError) as exc:  # timeouts, dropped connections, unwritable folder, bad URL
-        return f"{url}: {type(exc).__name__}: {exc}"
-    finally:
-        if tmp and os.path.exists(tmp):
-            os.remove(tmp)
