@@ -10,10 +10,15 @@ Run directory (``RunDir`` names every entry; nothing else spells these names)::
                            conditional G, one row per class with z fixed per column)
     progress.gif           those grids as an animation
     losses.png             loss and D accuracy curves
+    quality.png            with output.eval_every: the quick metrics against step, beside
+                           the real baseline, the best point marked
     checkpoints/           the newest complete checkpoints (see ganlab.training.checkpoint)
     generator.keras        the final generator, loadable with keras.models.load_model
                            after ``import ganlab.training.layers`` (or with ``load_generator``)
     generator_raw.keras    with training.ema: the raw (not averaged) generator
+    generator_best.keras   with output.keep_best: the generator (averaged, with EMA) of
+                           the best quality check so far
+    best.json              its metric, value, epoch and step (``read_best``)
     eval.json              the results of every ``ganlab eval``
     tensorboard/           with output.tensorboard: the epoch logs and grids, for TensorBoard
 
@@ -25,6 +30,7 @@ time, so that ``ganlab.images`` (numpy and imageio only) can use its atomic writ
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import zipfile
@@ -42,9 +48,12 @@ REAL = "real.png"
 SAMPLES = "samples"
 PROGRESS = "progress.gif"
 LOSSES = "losses.png"
+QUALITY = "quality.png"
 CHECKPOINTS = "checkpoints"
 GENERATOR = "generator.keras"
 GENERATOR_RAW = "generator_raw.keras"
+GENERATOR_BEST = "generator_best.keras"
+BEST = "best.json"
 EVAL = "eval.json"
 TENSORBOARD = "tensorboard"
 
@@ -82,6 +91,10 @@ class RunDir:
         return self.root / LOSSES
 
     @property
+    def quality(self) -> Path:
+        return self.root / QUALITY
+
+    @property
     def checkpoints(self) -> Path:
         return self.root / CHECKPOINTS
 
@@ -92,6 +105,14 @@ class RunDir:
     @property
     def generator_raw(self) -> Path:
         return self.root / GENERATOR_RAW
+
+    @property
+    def generator_best(self) -> Path:
+        return self.root / GENERATOR_BEST
+
+    @property
+    def best(self) -> Path:
+        return self.root / BEST
 
     @property
     def eval_results(self) -> Path:
@@ -262,6 +283,43 @@ def _damaged_recipe(path, what):
 
 def _stored_provenance(recipe_path):
     return read_stored_recipe(recipe_path).get("provenance") or {}
+
+
+# -- the best generator's record ------------------------------------------------------------
+
+#: The fields of best.json: the ``output.keep_best`` setting, the metric's key in metrics.csv and
+#: eval.json, its value, and the epoch and step whose generator generator_best.keras holds.
+BEST_FIELDS = ("metric", "key", "value", "epoch", "step")
+
+
+def write_best(run_dir, record: dict):
+    """Write best.json (``BEST_FIELDS``) atomically."""
+    with atomic_path(RunDir(run_dir).best) as tmp:
+        tmp.write_text(json.dumps({k: record[k] for k in BEST_FIELDS}, indent=1) + "\n")
+
+
+def read_best(run_dir) -> dict | None:
+    """What generator_best.keras holds (best.json: ``BEST_FIELDS``), or None for a run without one.
+
+    A damaged best.json is one GanlabError saying how to write it again.
+    """
+    path = RunDir(run_dir).best
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise _damaged_best(path, one_line(exc)[:200]) from None
+    if not isinstance(record, dict) or any(k not in record for k in BEST_FIELDS):
+        raise _damaged_best(path, f"it does not hold {', '.join(BEST_FIELDS)}")
+    return {k: record[k] for k in BEST_FIELDS}
+
+
+def _damaged_best(path, what):
+    return GanlabError(
+        f"{path} is damaged ({what}); delete it and {GENERATOR_BEST} beside it (no other file of the run "
+        "depends on them)"
+    )
 
 
 # -- saving and loading generators ------------------------------------------------------------

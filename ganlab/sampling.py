@@ -104,17 +104,29 @@ def missing_generator(run_dir, files):
     )
 
 
-def generators(run_dir, registry=None, raw=True) -> dict:
-    """The run's generators by name (``generator``, and ``generator_raw`` with EMA), loaded from
-    generator.keras; for a run stopped before its final save, from its newest checkpoint (with a note
-    on stderr), if the run recorded its image shape; otherwise a GanlabError saying what to run.
-    ``raw=False`` leaves generator_raw.keras unread."""
+def generators(run_dir, registry=None, extra=True) -> dict:
+    """The run's generators by name: ``generator``, ``generator_raw`` with EMA, and ``generator_best``
+    with output.keep_best (generator_best.keras; ``rundir.read_best`` says which check it is from).
+
+    ``generator`` (and ``generator_raw``) come from generator.keras; for a run stopped before its final
+    save, from its newest checkpoint (with a note on stderr), if the run recorded its image shape;
+    otherwise a GanlabError saying what to run. ``extra=False`` reads ``generator`` only.
+    """
     files = RunDir(run_dir)
     if files.generator.is_file():
         found = {"generator": load_generator(files.generator)}
-        if raw and files.generator_raw.is_file():
+        if extra and files.generator_raw.is_file():
             found["generator_raw"] = load_generator(files.generator_raw)
-        return found
+    else:
+        found = _from_checkpoint(run_dir, files, registry)
+        if not extra:
+            found = {"generator": found["generator"]}
+    if extra and files.generator_best.is_file():
+        found["generator_best"] = load_generator(files.generator_best)
+    return found
+
+
+def _from_checkpoint(run_dir, files, registry):
     shape = stored_image_shape(files.recipe)
     if shape is None:
         raise missing_generator(run_dir, files)
@@ -165,7 +177,7 @@ def sample(run_dir, output, n=64, seed=0, label=None, registry=None):
         )
     if label is not None and not 0 <= label < classes:
         raise GanlabError(f"--label {label}: {run_dir} has classes 0 to {classes - 1}")
-    generator = generators(run_dir, registry, raw=False)["generator"]
+    generator = generators(run_dir, registry, extra=False)["generator"]
     check_memory(n, generator.output_shape[1:], training["latent_dim"])
     labels, drawn = None, ""
     if label is not None:

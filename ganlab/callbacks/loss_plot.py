@@ -1,4 +1,5 @@
-"""losses.png: D and G loss, and D's accuracy, against epoch, drawn from metrics.csv."""
+"""losses.png: D and G loss, and D's accuracy, against epoch, drawn from metrics.csv; and the
+figure helpers quality.png shares (``figure``, ``line_style``, ``save_figure``)."""
 
 from __future__ import annotations
 
@@ -33,11 +34,9 @@ def plot_losses(rows, path, title: str = "") -> None:
     """Draw the metrics.csv ``rows`` as the two-panel loss plot at ``path`` (PNG), atomically."""
     epochs = [row_epoch(row) for row in rows]
     series = {key: [cell_float(row.get(key)) for row in rows] for key in LOGGED}
-    style = {"marker": "o", "markersize": 3} if len(rows) <= 30 else {}
+    style = line_style(len(rows))
 
-    fig = Figure(figsize=(7, 6), layout="constrained")
-    FigureCanvasAgg(fig)
-    loss_ax, acc_ax = fig.subplots(2, 1, sharex=True)
+    fig, (loss_ax, acc_ax) = figure(2)
     loss_ax.plot(epochs, series["d_loss"], label="D loss", **style)
     loss_ax.plot(epochs, series["g_loss"], label="G loss", **style)
     loss_ax.set(title="Losses", ylabel="loss")
@@ -49,7 +48,24 @@ def plot_losses(rows, path, title: str = "") -> None:
         xlim=(epochs[0] - 0.5, epochs[-1] + 0.5),
     )
     acc_ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-    for ax in (loss_ax, acc_ax):
+    save_figure(fig, (loss_ax, acc_ax), path, title)
+
+
+def line_style(points: int) -> dict:
+    """Markers on the points of a short series, a plain line for a long one."""
+    return {"marker": "o", "markersize": 3} if points <= 30 else {}
+
+
+def figure(panels: int):
+    """(figure, axes): ``panels`` stacked panels sharing their x axis, drawn without a display."""
+    fig = Figure(figsize=(7, 3 * panels), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, list(fig.subplots(panels, 1, sharex=True, squeeze=False)[:, 0])
+
+
+def save_figure(fig, axes, path, title: str = "") -> None:
+    """Add legends, grids and ``title`` to the plot, and write it to ``path`` (PNG) atomically."""
+    for ax in axes:
         ax.legend(loc="best")
         ax.grid(alpha=0.3)
     if title:  # a folder name that is not UTF-8 (surrogate escapes) shown with U+FFFD: fonts cannot draw it

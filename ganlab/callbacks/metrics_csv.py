@@ -1,5 +1,5 @@
-"""metrics.csv: one row per epoch of losses, D accuracies, wall time, quality checks and
-health warnings, and reading it back (``read_rows``)."""
+"""metrics.csv: one row per epoch of losses, D accuracies, wall time, quality checks, the best
+check so far and health warnings, and reading it back (``read_rows``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import time
 
 import keras
 
+from ganlab.callbacks.best_generator import COLUMNS as BEST_COLUMNS  # the best value so far and its step
 from ganlab.evaluation.metric_table import QUICK
 from ganlab.rundir import RunDir, atomic_path
 
@@ -19,7 +20,9 @@ QUALITY = QUICK
 #: Columns filled by ``DValidation`` when ``training.d_validation`` holds real images out.
 VALIDATION = ("d_acc_train_real", "d_acc_val_real")
 #: The columns of metrics.csv, in order.
-COLUMNS = ("epoch", "step", *LOGGED, "epoch_seconds", "elapsed_seconds", *QUALITY, *VALIDATION, "health")
+COLUMNS = (
+    "epoch", "step", *LOGGED, "epoch_seconds", "elapsed_seconds", *QUALITY, *BEST_COLUMNS, *VALIDATION, "health"
+)
 
 
 class MetricsCSV(keras.callbacks.Callback):
@@ -30,14 +33,15 @@ class MetricsCSV(keras.callbacks.Callback):
     continued across resumes. On resume (``initial_epoch`` > 0) rows after
     ``initial_epoch`` belong to epochs whose checkpoint was lost: they are dropped
     (the kept rows are rewritten atomically) and training appends after them. The
-    ``health`` column is ``health.message`` (a ``HealthCheck``) of the epoch.
+    ``health`` column is ``health.message`` (a ``HealthCheck``) of the epoch, the
+    ``BEST_COLUMNS`` are ``best.row`` (a ``KeepBest``).
     """
 
-    def __init__(self, run_dir, initial_epoch: int = 0, initial_step: int = 0, health=None):
+    def __init__(self, run_dir, initial_epoch: int = 0, initial_step: int = 0, health=None, best=None):
         super().__init__()
         self.path = RunDir(run_dir).metrics
         self.initial_epoch, self.step = initial_epoch, initial_step
-        self.health = health
+        self.health, self.best = health, best
 
     def on_train_begin(self, logs=None):
         kept = []
@@ -67,7 +71,9 @@ class MetricsCSV(keras.callbacks.Callback):
         self.step += self.batches
         values = [logs.get(key) for key in LOGGED]
         values += [now - self.epoch_start, self.elapsed_before + now - self.train_start]
-        values += [logs.get(key) for key in (*QUALITY, *VALIDATION)]
+        values += [logs.get(key) for key in QUALITY]
+        values += [self.best.row.get(key) if self.best else None for key in BEST_COLUMNS]
+        values += [logs.get(key) for key in VALIDATION]
         self.writer.writerow([epoch + 1, self.step, *map(_cell, values), self.health.message if self.health else ""])
         self.file.flush()
 
@@ -105,4 +111,6 @@ def cell_float(text) -> float:
 
 
 def _cell(value) -> str:
+    if isinstance(value, int):  # a step: every digit
+        return str(value)
     return "" if value is None else f"{float(value):.6g}"

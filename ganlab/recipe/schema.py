@@ -15,6 +15,7 @@ from typing import Annotated, Any, Callable, Literal
 
 from ganlab.components.kinds import KINDS
 from ganlab.components.params import Above, AtLeast, Range, type_name
+from ganlab.evaluation import extractors
 
 #: The component kinds in the order their sections come in a recipe: data, generator, discriminator, loss.
 COMPONENT_KINDS = tuple(sorted(KINDS.values(), key=lambda kind: kind.section_order))
@@ -59,6 +60,10 @@ def _tensorboard_installed(v):
     if v and importlib.util.find_spec("tensorboard") is None:
         return "needs the tensorboard package: pip install tensorboard (or pip install 'ganlab[tensorboard]')"
     return None
+
+
+#: ``output.keep_best``'s choices: the metric's key (``metric_table``) and whether higher is better.
+KEEP_BEST = {"fid": ("fid", False), "kid": ("kid_mean", False), "score": ("classifier_score", True)}
 
 
 OPTIMIZER = {
@@ -137,6 +142,12 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "steps_per_execution": Setting(
             Annotated[int, Range(1, MAX_STEPS_PER_EXECUTION)], 1, "train steps per call into the compiled graph"
         ),
+        "early_stop": Setting(
+            Annotated[int, Range(1, MAX_EPOCHS)] | None,
+            None,
+            "stop when output.keep_best's metric has not improved for this many quality checks in a row "
+            "(null: train to the end; may be raised on resume)",
+        ),
     },
     "output": {
         "dir": Setting(str, "runs", "parent folder of run directories (ganlab run --out overrides)"),
@@ -146,8 +157,19 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "eval_every": Setting(
             Annotated[int, AtLeast(0)],
             0,
-            "epochs between quick quality checks logged to metrics.csv "
-            "(0: off; needs a labelled dataset, see docs/metrics.md)",
+            "epochs between quick quality checks logged to metrics.csv and drawn in quality.png "
+            "(0: off; see docs/metrics.md)",
+        ),
+        "extractor": Setting(
+            Literal[(extractors.AUTO, *extractors.NAMES)],
+            extractors.AUTO,
+            "what the quality checks measure with (auto: classifier for labelled data, else ssl; see docs/metrics.md)",
+        ),
+        "keep_best": Setting(
+            Literal[tuple(KEEP_BEST)] | None,
+            None,
+            "keep the generator of the best quality check as generator_best.keras: lowest fid or kid, or highest "
+            "(classifier) score; needs eval_every",
         ),
         "tensorboard": Setting(
             bool,
@@ -181,6 +203,22 @@ SETTINGS: dict[str, dict[str, Any]] = {
         ),
     },
 }
+
+
+def needs_problems(resolved) -> list[tuple[str, str]]:
+    """(key path, message) for each key set without the key it needs, in a validated recipe's sections.
+
+    A key whose own value was refused is missing from ``resolved`` and reported already.
+    """
+    training, out = resolved.get("training") or {}, resolved.get("output") or {}
+    problems = []
+    if out.get("keep_best") is not None and out.get("eval_every") == 0:
+        problems.append(
+            ("output.keep_best", "needs output.eval_every > 0 (the quality checks it chooses the best at)")
+        )
+    if training.get("early_stop") is not None and "keep_best" in out and out["keep_best"] is None:
+        problems.append(("training.early_stop", "needs output.keep_best (fid, kid or score: the metric it watches)"))
+    return problems
 
 
 #: ``distribute`` keys that only mean something with one strategy.

@@ -2,7 +2,9 @@
 
 A checkpoint holds G's and D's variables (weights, batch-norm statistics, dropout seed
 state), both optimizers' variables (step counters, Adam moments), the noise seed state,
-and the epoch and step reached. The data order needs no state: it is a function of
+and the epoch and step reached; with ``output.keep_best`` also the best quality check so far
+(its record in the metadata, and the generator's variables then, so that a resume from any
+checkpoint writes generator_best.keras as of that checkpoint). The data order needs no state: it is a function of
 (seed, step), see :mod:`ganlab.training.stream`.
 
 Files are written to a hidden temp file and renamed into place only once complete and
@@ -23,7 +25,8 @@ from ganlab.errors import GanlabError
 from ganlab.rundir import RunDir, atomic_path, leftover_temps
 from ganlab.training import infogan
 
-FORMAT = 1  # the checkpoint format; the recipe record is an optional part of format 1
+FORMAT = 1  # the checkpoint format; the recipe record and the best are optional parts of format 1
+BEST_GROUP = "best_generator"  # the arrays of the best generator's variables
 KEEP = 2  # the newest complete checkpoints kept; older ones are removed
 
 
@@ -43,11 +46,12 @@ def state_groups(model) -> dict:
     return groups
 
 
-def save(model, run_dir, epoch: int, step: int, recipe=None):
+def save(model, run_dir, epoch: int, step: int, recipe=None, best=None):
     """Write a checkpoint; returns its path, or None (with a warning) when a variable is NaN or infinite.
 
     ``recipe`` (``ganlab.training.recipe_change.record``) goes into the metadata, so that a resume can tell an
-    edited recipe.yaml from the one the checkpoint was trained with.
+    edited recipe.yaml from the one the checkpoint was trained with. ``best`` is ``(record, arrays)``: a
+    JSON-able dict for the metadata and the best generator's variables (``read_best`` gives them back).
     """
     folder = RunDir(run_dir).checkpoints
     arrays = {
@@ -55,6 +59,8 @@ def save(model, run_dir, epoch: int, step: int, recipe=None):
         for group, variables in state_groups(model).items()
         for i, v in enumerate(variables)
     }
+    if best is not None:
+        arrays.update({f"{BEST_GROUP}/{i:05d}": np.asarray(a) for i, a in enumerate(best[1])})
     bad = non_finite(arrays)
     if bad:
         kept = latest(run_dir)
@@ -66,6 +72,8 @@ def save(model, run_dir, epoch: int, step: int, recipe=None):
     meta = {"epoch": epoch, "step": step, "format": FORMAT}
     if recipe is not None:
         meta.update(recipe=recipe, fingerprint=fingerprint(recipe))
+    if best is not None:
+        meta["best"] = best[0]
     path = folder / f"epoch_{epoch:04d}.npz"
     with atomic_path(path, sync=True) as tmp, open(tmp, "wb") as f:
         np.savez(f, __meta__=np.array(json.dumps(meta)), **arrays)
@@ -102,6 +110,8 @@ def _valid(meta) -> dict:
     record = meta.get("recipe")
     if record is not None and (not isinstance(record, dict) or meta.get("fingerprint") != fingerprint(record)):
         raise ValueError("its recorded recipe does not match its fingerprint")
+    if "best" in meta and not isinstance(meta["best"], dict):
+        raise ValueError(f"its metadata's best is {meta['best']!r}, not a mapping")
     return meta
 
 
@@ -127,6 +137,19 @@ def read_recipe_record(path):
     """The recipe a checkpoint was trained with (``recipe_change.record``), or None for one written before
     ganlab recorded it."""
     return _load_meta(path).get("recipe")
+
+
+def read_best(path):
+    """``(record, arrays)`` as ``save`` was given them as ``best``; None for a checkpoint without one."""
+    try:
+        record = _load_meta(path).get("best")
+    except ValueError as exc:
+        raise GanlabError(f"{path} is damaged ({str(exc)[:200]}); delete it to resume from the one before") from None
+    if record is None:
+        return None
+    with np.load(path) as f:
+        arrays = [f[k] for k in sorted(k for k in f.files if k.startswith(BEST_GROUP + "/"))]
+    return record, arrays
 
 
 def latest(run_dir):

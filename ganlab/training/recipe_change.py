@@ -1,5 +1,6 @@
 """What a resumed (or restarted multi-worker) run may change in its recipe, and the refusal that
-names what differs: the training length and where it trains, nothing else."""
+names what differs: the training length (with the early-stopping patience) and where it trains,
+nothing else."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ import json
 from ganlab.errors import GanlabError
 from ganlab.training import checkpoint
 
-#: Keys a resumed run may change: how long to train, and (any ``distribute`` key) on what.
-RESUMABLE_CHANGES = {"training.epochs", "training.steps"}
+#: Keys a resumed run may change: how long to train (and how long without improving), and (any
+#: ``distribute`` key) on what. ``output.keep_best`` and ``output.extractor`` may not: the best so far
+#: was measured with them.
+RESUMABLE_CHANGES = {"training.epochs", "training.steps", "training.early_stop"}
+
+#: How refusals name what may change.
+MAY_CHANGE = "only training.epochs/steps/early_stop and distribute settings may change"
 
 
 def flatten(data, prefix="") -> dict:
@@ -56,8 +62,7 @@ def check_record(run_dir, path, recipe, flag="--resume", what="recipe.yaml"):
         shown = ", ".join(f"{k} ({_short(then[k])} there, {_short(now.get(k))} now)" for k in differ[:6])
         raise GanlabError(
             f"{flag} {run_dir}: {what} differs from the recipe {path.name} was trained with: {shown}"
-            f"{' ...' if len(differ) > 6 else ''}; put those values back (only training.epochs/steps and "
-            "distribute settings may change, with --set)"
+            f"{' ...' if len(differ) > 6 else ''}; put those values back ({MAY_CHANGE}, with --set)"
         )
 
 

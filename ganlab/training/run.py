@@ -14,6 +14,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from ganlab.callbacks.best_generator import Best
 from ganlab.callbacks.defaults import default_callbacks
 from ganlab.components.blame import blame
 from ganlab.components.loading import load_registry
@@ -25,7 +26,7 @@ from ganlab.rundir import RunDir, read_stored_recipe, remove_leftovers, save_mod
 from ganlab.runlock import acquire, new_run_dir, release_new
 from ganlab.training import checkpoint, distribute
 from ganlab.training.assemble import build_model, load_data, num_classes
-from ganlab.training.recipe_change import changed_keys, check_record
+from ganlab.training.recipe_change import MAY_CHANGE, changed_keys, check_record
 from ganlab.training.stream import hold_out, real_stream, steps_per_epoch
 
 
@@ -101,8 +102,7 @@ def resume(run_dir, registry, overrides=()) -> Path:
     changed = changed_keys(before.data, recipe.data)
     if changed:
         raise GanlabError(
-            f"--resume {run_dir}: only the training length (training.epochs/steps) and distribute settings "
-            f"may change; these differ: {', '.join(changed)}"
+            f"--resume {run_dir}: {MAY_CHANGE}; these differ: {', '.join(changed)}"
         )
     task = distribute.check(recipe["distribute"])
     chief = task is None or task.is_chief  # other workers take the chief's state, and write nothing there
@@ -163,19 +163,25 @@ def _train(recipe, run_dir, data, resume_from, placement):
     spe, per_call, jit, epochs = _schedule(t, len(images), placement, f"dataset '{recipe['data']['name']}'")
 
     # Before the seed is set: training the classifier (first use) draws random numbers.
-    judge = Judge(data, recipe["data"]["name"]) if out["eval_every"] else None
+    judge = Judge(data, recipe["data"]["name"], extractor=out["extractor"]) if out["eval_every"] else None
     keras.utils.set_random_seed(t["seed"])
     total = t["steps"] if t["steps"] is not None else epochs * spe
     model = build_model(
         recipe, data.image_shape, per_call, placement, jit_compile=jit, total_steps=total, classes=classes
     )
-    epoch0, step0 = _starting_point(model, resume_from, placement)
+    epoch0, step0, best = _starting_point(model, resume_from, placement)
     with _write_errors(run_dir):
-        if epoch0 >= epochs or (t["steps"] is not None and step0 >= t["steps"]):
+        stopped = t["early_stop"] is not None and best.since >= t["early_stop"]
+        if stopped or epoch0 >= epochs or (t["steps"] is not None and step0 >= t["steps"]):
             if _unsaved(files, model):  # killed (or out of disk) after the last checkpoint, before the final save
                 _save_generators(model, files)
                 print(f"ganlab: {run_dir} had finished training; wrote {files.generator.name} from {resume_from.name}")
                 return
+            if stopped:
+                raise GanlabError(
+                    f"{run_dir} stopped early at epoch {epoch0}: {out['keep_best']} had not improved on {best.since} "
+                    "quality checks; raise training.early_stop (or set it to null) with --set to continue"
+                )
             raise GanlabError(
                 f"{run_dir} is already trained to epoch {epoch0} (step {step0}); "
                 "raise training.epochs or training.steps with --set to continue"
@@ -188,7 +194,7 @@ def _train(recipe, run_dir, data, resume_from, placement):
         write_recipe(recipe, run_dir, output_range, classes, data.image_shape)
 
         callbacks, nan_stop = default_callbacks(
-            recipe, model, run_dir, epochs, epoch0, step0, classes, judge, validation
+            recipe, model, run_dir, epochs, epoch0, step0, classes, judge, validation, best
         )
         stream = real_stream(
             images, t["batch_size"] * t["d_steps"], t["seed"], output_range,
@@ -271,12 +277,14 @@ def _schedule(t, n_images, placement, what):
 
 
 def _starting_point(model, resume_from, placement):
-    """(epoch, step) this fit starts from, restoring ``resume_from`` into ``model`` if given."""
+    """(epoch, step, best quality check) this fit starts from, restoring ``resume_from`` into ``model`` if given."""
     epoch0 = step0 = 0
+    best = Best()
     if resume_from is not None:
         meta = checkpoint.restore(model, resume_from)
-        epoch0, step0 = meta["epoch"], meta["step"]
+        epoch0, step0, best = meta["epoch"], meta["step"], Best.from_checkpoint(resume_from)
     if placement.task is not None:  # workers take the chief's state, whatever their own disks hold
         variables = [v for group in checkpoint.state_groups(model).values() for v in group]
-        epoch0, step0 = distribute.from_chief(placement, variables, (epoch0, step0))
-    return epoch0, step0
+        epoch0, step0, *counters = distribute.from_chief(placement, variables, (epoch0, step0, *best.counters()))
+        best = Best.from_counters(*counters, arrays=best.arrays)
+    return epoch0, step0, best

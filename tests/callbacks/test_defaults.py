@@ -10,8 +10,8 @@ from ganlab.training.assemble import build_model
 from tests.helpers import tiny
 
 EVERYTHING_ON = [
-    "NaNStop", "StandingStatistics", "StepLimit", "DValidation", "QualityCheck",
-    "HealthCheck", "MetricsCSV", "SampleGrids", "LossPlot", "Checkpointer", "TensorBoardLog",
+    "NaNStop", "StandingStatistics", "StepLimit", "DValidation", "QualityCheck", "KeepBest",
+    "HealthCheck", "MetricsCSV", "SampleGrids", "LossPlot", "QualityPlot", "Checkpointer", "TensorBoardLog",
 ]
 
 
@@ -20,19 +20,23 @@ def names(callbacks):
 
 
 def test_a_recipe_with_everything_on_gets_every_callback_in_order(reg, tmp_path):
-    base = tiny(reg, ema=0.9, steps=6, d_validation=0.25)
-    data = {**base.data, "output": {**base.data["output"], "eval_every": 1, "tensorboard": True}}
+    base = tiny(reg, ema=0.9, steps=6, d_validation=0.25, early_stop=2)
+    output = {**base.data["output"], "eval_every": 1, "keep_best": "fid", "tensorboard": True}
+    data = {**base.data, "output": output}
     recipe = validate(data, reg, source="everything.yaml")
     model = build_model(recipe, (8, 8, 1))
     images = np.zeros((8, 8, 8, 1), np.uint8)
-    judge = SimpleNamespace(num_classes=4, available=100)  # what the callbacks read of a Judge when built
+    judge = SimpleNamespace(data_classes=4, available=100)  # what the callbacks read of a Judge when built
     callbacks, nan_stop = default_callbacks(
         recipe, model, tmp_path, epochs=2, initial_epoch=0, initial_step=0, judge=judge,
         validation=(images, images, (None, None)),
     )
     assert names(callbacks) == EVERYTHING_ON
-    assert callbacks[0] is nan_stop and callbacks[-2].nan_stop is nan_stop
-    assert callbacks[names(callbacks).index("MetricsCSV")].health is callbacks[names(callbacks).index("HealthCheck")]
+    by_name = dict(zip(names(callbacks), callbacks))
+    assert callbacks[0] is nan_stop and by_name["Checkpointer"].nan_stop is nan_stop
+    assert by_name["MetricsCSV"].health is by_name["HealthCheck"] and by_name["MetricsCSV"].best is by_name["KeepBest"]
+    assert by_name["Checkpointer"].best is by_name["KeepBest"] and by_name["KeepBest"].sampler is model.ema_generator
+    assert by_name["KeepBest"].patience == 2 and by_name["QualityPlot"].tracked == "fid"
 
 
 def test_a_plain_recipe_gets_the_writers_only(reg, tmp_path):
