@@ -18,9 +18,12 @@ def test_file_names(tmp_path):
         files.samples: "samples",
         files.progress: "progress.gif",
         files.losses: "losses.png",
+        files.quality: "quality.png",
         files.checkpoints: "checkpoints",
         files.generator: "generator.keras",
         files.generator_raw: "generator_raw.keras",
+        files.generator_best: "generator_best.keras",
+        files.best: "best.json",
         files.eval_results: "eval.json",
         files.tensorboard: "tensorboard",
     }
