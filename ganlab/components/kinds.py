@@ -77,6 +77,7 @@ _ROWS = (
             model_checks.discriminator_output,
             model_checks.discriminator_gradients,
             model_checks.discriminator_round_trip,
+            model_checks.discriminator_frozen_in_g_step,
         ),
     ),
     Kind(

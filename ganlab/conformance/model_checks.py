@@ -126,6 +126,58 @@ def discriminator_round_trip(c):
     return "checkpoint restore gives the same logits"
 
 
+def discriminator_frozen_in_g_step(c):
+    """D's variables, trainable or not, do not change when G trains through D (the AM step).
+
+    The engine's AM step calls D in training mode inside G's gradient tape and applies
+    G's gradients only; here a variable holding the images stands in for G. A layer that
+    assigns in its training-mode call breaks this: ``keras.layers.SpectralNormalization``
+    rewrites its kernel and power-iteration vector on every such call (docs/plugins.md).
+    Two kinds of state may move and are not failures: random-number seed states (dropout
+    draws new masks) and BatchNormalization moving statistics, which D uses only in
+    inference mode (``training.d_validation``); the line says when the latter move.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    from ganlab.training.layers import batch_norms
+
+    model = c.built[0][1]
+    images = tf.Variable(np.random.default_rng(3).uniform(-1, 1, (BATCH, *c.image_shape)).astype(np.float32))
+
+    def g_step():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.cast(model(c.feed(tf.identity(images)), training=True), tf.float32))
+        images.assign_sub(0.1 * tape.gradient(loss, images))
+
+    statistics = {id(v) for layer in batch_norms(model) for v in (layer.moving_mean, layer.moving_variance)}
+    moved_statistics = False
+    for compiled in (False, True):
+        mode = "under XLA (training.jit_compile: true)" if compiled else "eagerly"
+        before = [np.array(v.numpy()) for v in model.variables]
+        try:
+            (tf.function(g_step, jit_compile=True) if compiled else g_step)()
+        except Exception as exc:
+            raise ContractFailure(f"a G step through D fails {mode}: {short(exc)}") from None
+        moved = [v for v, old in zip(model.variables, before) if not np.array_equal(old, v.numpy())]
+        moved = [v for v in moved if v.name != "seed_generator_state"]
+        moved_statistics |= any(id(v) in statistics for v in moved)
+        changed = [v.path for v in moved if id(v) not in statistics]
+        if changed:
+            shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+            raise ContractFailure(
+                f"{mode}: a G step (D in training mode, G's gradients applied) changes D's {shown}; "
+                "D must be frozen in G's step: a layer may not assign to its variables when called "
+                "(keras.layers.SpectralNormalization does: use ganlab.training.spectral_norm.SpectralNorm)"
+            )
+    if moved_statistics:
+        return (
+            "D's weights stay unchanged in a G step, eagerly and under XLA; its BatchNormalization moving "
+            "statistics move (D uses them in inference mode only)"
+        )
+    return f"D's {len(model.variables)} variables stay unchanged in a G step, eagerly and under XLA"
+
+
 def _not_probabilities(c, label, model, images) -> None:
     """Fail if D's outputs stay inside [0, 1] even for images pushed far along (and against) its gradient.
 

@@ -24,6 +24,10 @@ Vocabulary of the classic Keras GAN write-ups, and where it lives here:
 - **What D sees** (``_for_d``): every image on its way into D, real or fake, in the D
   step and in the AM step, passes through ``ganlab.training.d_input`` (instance noise,
   and any transform added there), the one place that changes D's input.
+- **Spectral normalisation** (``ganlab.training.spectral_norm``): each D step starts with
+  one power iteration on every ``SpectralNorm`` layer of D (the paper's Algorithm 1). The
+  layers never assign when called, so this is the only place their state moves: D, u
+  included, stays unchanged in the AM step.
 - **Options**: the recipe's training settings arrive as one ``EngineOptions``
   (``ganlab.training.options``); ``ganlab.training.replicas`` holds what a replica does
   differently under ``tf.distribute``.
@@ -37,7 +41,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from ganlab.training import d_input, infogan, replicas
+from ganlab.training import d_input, infogan, replicas, spectral_norm
 from ganlab.training.options import EngineOptions
 
 METRICS = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
@@ -138,6 +142,7 @@ class AdversarialModel(keras.Model):
         return self.options.info_weight * infogan.mode_loss(z, guesses)
 
     def _d_step(self, real, labels=None):
+        spectral_norm.advance(self.discriminator)
         batch = tf.shape(real)[0]
         z = self.sample_z(batch)
         fake = tf.stop_gradient(self._generate(z, labels))
