@@ -1,29 +1,35 @@
 """A folder of PNG and JPEG images as a dataset, decoded with TensorFlow.
 
 Every ``.png``, ``.jpg`` and ``.jpeg`` file below the folder is an image (hidden files and
-folders are passed over), in the order of their paths. Each is decoded as stored, its
-alpha channel dropped, converted to grayscale (ITU-R 601 luma) or RGB as the recipe says,
-cropped to the target's aspect ratio around its centre (or stretched), and resized with
-antialiased bilinear interpolation.
+folders are passed over), in the order of their paths; ``ganlab_plugins.folder_decode``
+says how each becomes the recipe's channels and size.
 
 Every file is decoded once while the dataset is built, so that an unreadable file is
 found before training (and the dataset's size, which fixes the data order, is known):
 ``on_error`` says whether it stops the run or is left out. Datasets whose decoded pixels
 fit in ``IN_MEMORY_BYTES`` are kept in memory from that pass; larger ones are decoded
-again as training streams them (``ganlab.ImageFiles``), a few batches at a time.
+again as training streams them (``ganlab.ImageFiles``), a few batches at a time. An
+in-memory dataset's decoded array is cached under a hash of the files' contents and the
+decoding parameters (``ganlab_plugins.folder_cache``), so the next run skips the decoding.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
-from ganlab import AtLeast, GanlabError, ImageData, ImageFiles, Length, hookimpl
+from ganlab import AtLeast, GanlabError, ImageData, ImageFiles, Length, Range, hookimpl, params_rule
+from ganlab_plugins import folder_cache
+from ganlab_plugins.folder_decode import Decoding
 
 #: ``size``: [height, width], two positive integers (``ganlab check`` reads this; the builder checks again).
 Size = Annotated[tuple[Annotated[int, AtLeast(1)], ...], Length(2)]
+#: ``background``: [r, g, b], each 0..255.
+Color = Annotated[tuple[Annotated[int, Range(0, 255)], ...], Length(3)]
+WHITE = (255, 255, 255)
 
 EXTENSIONS = (".png", ".jpg", ".jpeg")
 #: ``in_memory: auto`` keeps the decoded images in memory up to this size (n x height x width x channels bytes).
@@ -39,24 +45,48 @@ def register_datasets(register):
     register("image_folder", image_folder)
 
 
+def _alpha_matches_channels(params) -> str | None:
+    """``alpha: keep`` needs an alpha channel in the output (2 or 4 channels); ``composite`` leaves none."""
+    channels, alpha = params["channels"], params["alpha"]
+    if alpha == "keep" and channels in (1, 3):
+        return (
+            f"data.alpha: keep needs room for the alpha channel, found channels: {channels}; "
+            "set data.channels: 4 (RGBA) or 2 (gray and alpha)"
+        )
+    if alpha == "composite" and channels in (2, 4):
+        return (
+            f"data.channels: {channels} holds an alpha channel; set data.alpha: keep "
+            f"(composite leaves no alpha to hold), or data.channels: {channels - 1}"
+        )
+    return None
+
+
+@params_rule(_alpha_matches_channels)
 def image_folder(
     path: str,
     size: Size | None = None,
-    channels: Literal[1, 3] = 3,
+    channels: Literal[1, 2, 3, 4] = 3,
     fit: Literal["crop", "stretch"] = "crop",
+    alpha: Literal["composite", "keep"] = "composite",
+    background: Color = WHITE,
     labels: bool = False,
     on_error: Literal["stop", "skip"] = "stop",
     in_memory: bool | Literal["auto"] = "auto",
+    cache: bool = True,
 ) -> ImageData:
-    """A folder of PNG/JPEG images, resized and converted to grayscale or RGB; labels from subfolders.
+    """A folder of PNG/JPEG images (8- or 16-bit, any mode), resized to gray, RGB or with alpha; labels from subfolders.
 
     Parameters:
         path: the folder; every PNG and JPEG file below it is an image.
         size: ``[height, width]`` to resize to. Null: the images' own size, which all of
             them must then share.
-        channels: 1 (grayscale) or 3 (RGB).
+        channels: 1 (grayscale), 2 (grayscale and alpha), 3 (RGB) or 4 (RGBA).
         fit: ``crop`` keeps the aspect ratio, cutting the image's centre to the target's
             shape before resizing; ``stretch`` resizes the whole image.
+        alpha: ``composite`` blends transparent pixels onto ``background`` (channels 1 and
+            3); ``keep`` keeps the alpha channel as the last one (channels 2 and 4).
+            Images without alpha are opaque.
+        background: ``[r, g, b]``, 0..255, that ``alpha: composite`` blends onto (white).
         labels: one subfolder per class: an image's label is the index of the subfolder
             it is in, in sorted order.
         on_error: an unreadable image ``stop``s the run, naming the file, or is
@@ -64,15 +94,24 @@ def image_folder(
         in_memory: keep the decoded images in memory (``true``), decode them from their
             files as training streams them (``false``), or choose by size (``auto``:
             in memory up to 1 GiB of pixels).
+        cache: keep an in-memory dataset's decoded images in ganlab's cache
+            (``$GANLAB_CACHE`` or ``~/.ganlab/cache``), keyed by the files' contents and
+            these parameters, and read them from there next time.
     """
     folder = Path(path).expanduser()
     if not folder.is_dir():
         raise GanlabError(f"data.path {folder}: not a folder; point it at a folder of PNG or JPEG images")
     if size is not None and (len(size) != 2 or min(size) < 1):
         raise GanlabError(f"data.size: expected [height, width], two positive integers, found {list(size)}")
+    if len(background) != 3 or not all(0 <= c <= 255 for c in background):
+        raise GanlabError(f"data.background: expected [r, g, b], three integers 0..255, found {list(background)}")
+    problem = _alpha_matches_channels({"channels": channels, "alpha": alpha})
+    if problem:
+        raise GanlabError(problem)
     files = _image_files(folder)
     classes = _classes(folder, files) if labels else None
-    return _Decoder(folder, files, size, channels, fit).data(classes, on_error, in_memory)
+    decoder = _Decoder(folder, files, size, channels, fit, tuple(background))
+    return decoder.data(classes, on_error, in_memory, cache)
 
 
 def _image_files(folder: Path) -> list[Path]:
@@ -105,10 +144,13 @@ def _classes(folder: Path, files: list[Path]) -> list[str]:
 class _Decoder:
     """How this folder's images are decoded, scanned and handed to ganlab."""
 
-    def __init__(self, folder, files, size, channels, fit):
-        self.folder, self.files, self.channels, self.fit = folder, files, channels, fit
+    def __init__(self, folder, files, size, channels, fit, background):
+        self.folder, self.files, self.channels = folder, files, channels
         self.native = size is None
+        self.params = {"size": size and list(size), "channels": channels, "fit": fit, "background": list(background)}
+        self.decoding = Decoding((1, 1), self.native, channels, fit, background)
         self.size = self._first_size() if self.native else tuple(size)
+        self.decoding = dataclasses.replace(self.decoding, size=self.size)
 
     def _first_size(self):
         """The (height, width) of the first image that decodes: every image must have it."""
@@ -116,51 +158,26 @@ class _Decoder:
 
         for f in self.files:
             try:
-                shape = self.read(tf.constant(str(f))).shape
+                shape = self.decoding.read(tf.constant(str(f))).shape
             except tf.errors.OpError:
                 continue
             self.first = f.relative_to(self.folder)
             return int(shape[0]), int(shape[1])
         return (1, 1)  # nothing decodes: the scan reports the files
 
-    def read(self, path):
-        """One file as stored: uint8 (height, width, 1 to 4 channels)."""
-        import tensorflow as tf
-
-        return tf.io.decode_image(tf.io.read_file(path), channels=0, dtype=tf.uint8, expand_animations=False)
-
-    def decode(self, path):
-        """One file as the recipe wants it: uint8 (height, width, channels)."""
-        import tensorflow as tf
-
-        raw = self.read(path)
-        stored = tf.shape(raw)[-1]
-        color = tf.cast(raw[..., : tf.where(stored >= 3, 3, 1)], tf.float32)  # drop alpha
-        if self.channels == 1:
-            color = tf.cond(tf.shape(color)[-1] == 3, lambda: tf.image.rgb_to_grayscale(color), lambda: color)
-        else:
-            color = tf.cond(tf.shape(color)[-1] == 1, lambda: tf.tile(color, [1, 1, 3]), lambda: color)
-        height, width = self.size
-        if not self.native:  # at the images' own size, one of another size fails ensure_shape: the scan reports it
-            if self.fit == "crop":
-                h, w = tf.shape(color)[0], tf.shape(color)[1]
-                # the largest centred box with the target's aspect ratio
-                crop_h = tf.minimum(h, tf.cast(tf.round(tf.cast(w * height, tf.float32) / width), tf.int32))
-                crop_w = tf.minimum(w, tf.cast(tf.round(tf.cast(h * width, tf.float32) / height), tf.int32))
-                color = tf.image.crop_to_bounding_box(color, (h - crop_h) // 2, (w - crop_w) // 2, crop_h, crop_w)
-            color = tf.image.resize(color, (height, width), method="bilinear", antialias=True)
-        image = tf.cast(tf.clip_by_value(tf.round(color), 0, 255), tf.uint8)
-        return tf.ensure_shape(image, (height, width, self.channels))
-
-    def data(self, classes, on_error, in_memory) -> ImageData:
-        """Scan every file; the readable ones as an ImageData, in memory or as files."""
+    def data(self, classes, on_error, in_memory, cache) -> ImageData:
+        """Scan every file (or read the cache); the readable ones as an ImageData, in memory or as files."""
         import numpy as np
 
         height, width = self.size
         pixels = len(self.files) * height * width * self.channels
         keep = in_memory is True or (in_memory == "auto" and pixels <= IN_MEMORY_BYTES)
-        good, images = self._scan(keep)
+        cached = folder_cache.path(self.folder, self.files, self.params) if keep and cache else None
+        found = folder_cache.load(cached, (height, width, self.channels)) if cached else None
+        good, images = found or self._scan(keep)
         self._report(np.setdiff1d(np.arange(len(self.files)), good), on_error)
+        if cached and not found:
+            folder_cache.save(cached, good, images)
         files = [self.files[i] for i in good]
         labels = None
         if classes is not None:
@@ -168,7 +185,7 @@ class _Decoder:
         how = "in memory" if keep else "decoded as they stream"
         named = f", {len(classes)} classes: {', '.join(f'{i} {c}' for i, c in enumerate(classes))}" if classes else ""
         description = f"{len(files)} images {height}x{width}x{self.channels} from {self.folder} ({how}{named})"
-        stored = images if keep else ImageFiles(files, (height, width, self.channels), self.decode)
+        stored = images if keep else ImageFiles(files, (height, width, self.channels), self.decoding.decode)
         return ImageData(stored, labels, description)
 
     def _scan(self, keep):
@@ -178,10 +195,11 @@ class _Decoder:
 
         paths = tf.data.Dataset.from_tensor_slices([str(f) for f in self.files])
         numbered = tf.data.Dataset.zip(tf.data.Dataset.range(len(self.files)), paths)
+        decode = self.decoding.decode
         if keep:
-            decoded = numbered.map(lambda i, p: (i, self.decode(p)), num_parallel_calls=tf.data.AUTOTUNE)
+            decoded = numbered.map(lambda i, p: (i, decode(p)), num_parallel_calls=tf.data.AUTOTUNE)
         else:
-            decoded = numbered.map(lambda i, p: (i, tf.shape(self.decode(p))), num_parallel_calls=tf.data.AUTOTUNE)
+            decoded = numbered.map(lambda i, p: (i, tf.shape(decode(p))), num_parallel_calls=tf.data.AUTOTUNE)
         good, images = [], []
         for index, image in decoded.ignore_errors().batch(SCAN_BATCH):
             good.append(index.numpy())
@@ -202,14 +220,14 @@ class _Decoder:
         for i in bad:
             path = tf.constant(str(self.files[i]))
             try:
-                raw = self.read(path)
+                raw = self.decoding.read(path)
                 if self.native:
                     raise GanlabError(
                         f"{self.files[i]}: the image is {raw.shape[0]}x{raw.shape[1]}, "
                         f"the first, {self.first}, is {self.size[0]}x{self.size[1]}; "
                         "set data.size: [height, width] to resize them all"
                     )
-                self.decode(path)
+                self.decoding.decode(path)
             except tf.errors.OpError as exc:
                 reasons.append(f"{self.files[i]} ({_tf_reason(exc)})")
                 if on_error == "stop":

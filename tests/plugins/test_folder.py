@@ -1,7 +1,9 @@
-"""The image_folder dataset: tiny image files written here, resizing, channels, labels by
-subfolder, streaming from the files, training on them through the CLI, and every failure path.
+"""The image_folder dataset: tiny image files written here, resizing, channels, alpha, 16-bit
+PNGs, labels by subfolder, the decoded-image cache, streaming from the files, training on them
+through the CLI, and every failure path.
 
-No test touches the network or the real home: HOME, KERAS_HOME and GANLAB_DATA point into tmp_path.
+No test touches the network or the real home: HOME, KERAS_HOME, GANLAB_DATA and GANLAB_CACHE
+point into tmp_path.
 """
 
 import imageio.v3 as iio
@@ -9,13 +11,21 @@ import numpy as np
 import pytest
 
 from ganlab import GanlabError, ImageFiles
+from ganlab.components.params import rule_problem
 from ganlab.training.stream import real_stream
 from ganlab_plugins import folder as folder_plugin
 from ganlab_plugins.folder import image_folder
+from ganlab_plugins.folder_decode import Decoding
 from tests.conftest import run_cli
 from tests.helpers import write_images
 
 pytestmark = pytest.mark.usefixtures("isolated_home")
+
+
+@pytest.fixture(autouse=True)
+def cache_in_tmp(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "image_folder"
 
 
 def test_folder_resizes_converts_and_labels_by_subfolder(tmp_path):
@@ -32,13 +42,106 @@ def test_folder_resizes_converts_and_labels_by_subfolder(tmp_path):
 def test_folder_grayscale_rgb_and_alpha(tmp_path):
     (tmp_path / "d").mkdir()
     red = np.zeros((4, 4, 4), np.uint8)
-    red[..., 0], red[..., 3] = 200, 0  # RGBA, fully transparent: alpha is dropped, not composited
+    red[..., 0], red[..., 3] = 200, 255
+    red[0, 0, 3], red[0, 1, 3] = 0, 51  # transparent, and 20% opaque
     iio.imwrite(tmp_path / "d" / "a.png", red)
     iio.imwrite(tmp_path / "d" / "b.png", np.full((4, 4), 90, np.uint8))
-    rgb = image_folder(str(tmp_path / "d"), channels=3).images
-    assert rgb[0, 0, 0].tolist() == [200, 0, 0] and rgb[1, 0, 0].tolist() == [90, 90, 90]
-    gray = image_folder(str(tmp_path / "d"), channels=1).images
-    assert gray[0, 0, 0, 0] == round(0.2989 * 200) and gray[1, 0, 0, 0] == 90
+    iio.imwrite(tmp_path / "d" / "c.png", np.stack([np.full((4, 4), 30, np.uint8), np.full((4, 4), 102, np.uint8)], -1))
+    rgb = image_folder(str(tmp_path / "d"), channels=3).images  # composited onto white
+    assert rgb[0, 0, 0].tolist() == [255, 255, 255] and rgb[0, 1, 1].tolist() == [200, 0, 0]
+    assert rgb[0, 0, 1].tolist() == [round(0.2 * 200 + 0.8 * 255), 204, 204] and rgb[1, 0, 0].tolist() == [90] * 3
+    assert rgb[2, 0, 0].tolist() == [round(0.4 * 30 + 0.6 * 255)] * 3  # gray and alpha
+    on_blue = image_folder(str(tmp_path / "d"), channels=3, background=(0, 0, 100)).images
+    assert on_blue[0, 0, 0].tolist() == [0, 0, 100] and on_blue[0, 0, 1].tolist() == [40, 0, 80]
+    gray = image_folder(str(tmp_path / "d"), channels=1, background=(0, 0, 100)).images
+    assert gray[0, 1, 1, 0] == round(0.2989 * 200) and gray[1, 0, 0, 0] == 90 and gray[0, 0, 0, 0] == round(11.4)
+    rgba = image_folder(str(tmp_path / "d"), channels=4, alpha="keep").images
+    assert rgba.shape == (3, 4, 4, 4) and np.array_equal(rgba[0], red)  # exactly as stored
+    assert rgba[1, 0, 0].tolist() == [90, 90, 90, 255] and rgba[2, 0, 0].tolist() == [30, 30, 30, 102]
+    gray_alpha = image_folder(str(tmp_path / "d"), channels=2, alpha="keep").images
+    assert gray_alpha[0, 0, 1].tolist() == [round(0.2989 * 200), 51] and gray_alpha[1, 0, 0].tolist() == [90, 255]
+
+
+def test_folder_alpha_and_channels_must_agree(tmp_path):
+    write_images(tmp_path / "d", n=1, classes=("a",))
+    for channels, alpha, message in [
+        (3, "keep", "data.alpha: keep needs room for the alpha channel, found channels: 3; set data.channels: 4"),
+        (4, "composite", "data.channels: 4 holds an alpha channel; set data.alpha: keep .*or data.channels: 3"),
+    ]:
+        assert rule_problem(image_folder, {"channels": channels, "alpha": alpha}) is not None  # ganlab check sees it
+        with pytest.raises(GanlabError, match=message) as err:
+            image_folder(str(tmp_path / "d"), channels=channels, alpha=alpha)
+        assert len(err.value.lines) == 1
+    with pytest.raises(GanlabError, match=r"data.background: expected \[r, g, b\], three integers 0..255"):
+        image_folder(str(tmp_path / "d"), background=(0, 300, 0))
+
+
+def test_folder_16_bit_pngs_are_scaled_not_clipped(tmp_path):
+    (tmp_path / "d").mkdir()
+    values = np.array([[0, 128, 129, 257, 32767, 32768, 65407, 65535]], np.uint16)
+    iio.imwrite(tmp_path / "d" / "deep.png", values)
+    assert iio.imread(tmp_path / "d" / "deep.png").dtype == np.uint16
+    image = image_folder(str(tmp_path / "d"), channels=1).images[0, ..., 0]
+    assert image.tolist() == [np.round(values[0].astype(np.int64) * 255 / 65535).astype(int).tolist()]
+    assert image.tolist() == [[0, 0, 1, 1, 127, 128, 255, 255]]  # rounded, where clipping gives 255 from 255 up
+
+
+def test_folder_non_square_sizes_end_to_end(tmp_path):
+    write_images(tmp_path / "d", n=2, shape=(20, 10, 3), classes=("a",))
+    data = image_folder(str(tmp_path / "d"), size=(6, 12), fit="stretch")
+    assert data.images.shape == (2, 6, 12, 3) and data.image_shape == (6, 12, 3)
+    streamed = image_folder(str(tmp_path / "d"), size=(6, 12), fit="stretch", in_memory=False)
+    assert np.array_equal(streamed.images[[0, 1]], data.images)
+    assert image_folder(str(tmp_path / "d")).images.shape == (2, 20, 10, 3)  # their own non-square size
+
+
+def test_folder_cache_is_read_the_second_time_and_follows_the_files(tmp_path, monkeypatch, cache_in_tmp):
+    write_images(tmp_path / "d", n=3)
+    first = image_folder(str(tmp_path / "d"), size=(8, 8), labels=True)
+    assert len(list(cache_in_tmp.glob("*.npz"))) == 1 and not list(cache_in_tmp.glob(".*"))
+
+    def fails(self, path):
+        raise AssertionError("decoded although cached")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Decoding, "decode", fails)
+        second = image_folder(str(tmp_path / "d"), size=(8, 8), labels=True)
+        assert np.array_equal(second.images, first.images) and np.array_equal(second.labels, first.labels)
+        with pytest.raises(AssertionError, match="decoded although cached"):  # other parameters, another entry
+            image_folder(str(tmp_path / "d"), size=(8, 8), channels=1)
+        with pytest.raises(AssertionError, match="decoded although cached"):
+            image_folder(str(tmp_path / "d"), size=(8, 8), cache=False)
+        changed = tmp_path / "d" / "dogs" / "00.png"
+        iio.imwrite(changed, np.zeros((12, 16, 3), np.uint8))
+        with pytest.raises(AssertionError, match="decoded although cached"):  # a changed file: decoded again
+            image_folder(str(tmp_path / "d"), size=(8, 8), labels=True)
+    third = image_folder(str(tmp_path / "d"), size=(8, 8), labels=True)
+    assert (third.images[3] == 0).all() and np.array_equal(third.images[:3], first.images[:3])
+    assert len(list(cache_in_tmp.glob("*.npz"))) == 2
+    for entry in cache_in_tmp.glob("*.npz"):  # a damaged entry is decoded again and replaced
+        entry.write_bytes(b"damaged")
+    assert np.array_equal(image_folder(str(tmp_path / "d"), size=(8, 8), labels=True).images, third.images)
+
+
+def test_folder_cache_keeps_skipped_files_out_and_still_warns(tmp_path, capsys, cache_in_tmp):
+    write_images(tmp_path / "d", n=2, classes=("a",))
+    (tmp_path / "d" / "a" / "garbage.png").write_bytes(b"not an image")
+    for _ in range(2):
+        assert len(image_folder(str(tmp_path / "d"), size=(8, 8), on_error="skip")) == 2
+        assert "skipped 1 of 3 images that cannot be decoded: " in capsys.readouterr().err
+    with pytest.raises(GanlabError, match="garbage.png .*cannot decode it as an image"):
+        image_folder(str(tmp_path / "d"), size=(8, 8), on_error="stop")
+    assert len(list(cache_in_tmp.glob("*.npz"))) == 1
+
+
+def test_folder_cache_that_cannot_be_written_is_a_warning(tmp_path, monkeypatch, capsys):
+    write_images(tmp_path / "d", n=1, classes=("a",))
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "file" / "cache"))
+    assert len(image_folder(str(tmp_path / "d"), size=(8, 8))) == 1
+    warning = capsys.readouterr().err.strip()
+    assert warning.startswith("ganlab: warning: data: cannot write the decoded-image cache ") and "\n" not in warning
+    assert warning.endswith("set GANLAB_CACHE to a folder you can write")
 
 
 def test_folder_crop_keeps_the_centre_and_stretch_keeps_everything(tmp_path):
