@@ -22,14 +22,15 @@ from pathlib import Path
 VERSION = 1
 
 
-def path(folder: Path, files: list[Path], params: dict) -> Path:
-    """The cache entry of ``files`` (below ``folder``) decoded with ``params``."""
+def path(files: list[str], relative: list[tuple[str, ...]], params: dict) -> Path:
+    """The cache entry of ``files`` (``relative``: their paths below the folder) decoded with ``params``."""
     from ganlab.evaluation.classifier import cache_dir
 
     digest = hashlib.sha256(json.dumps({"version": VERSION, **params}, sort_keys=True).encode())
-    for f in files:
-        content = f.read_bytes()
-        digest.update(f"\0{f.relative_to(folder).as_posix()}\0{len(content)}\0".encode())
+    for f, parts in zip(files, relative):
+        with open(f, "rb") as file:
+            content = file.read()
+        digest.update(f"\0{'/'.join(parts)}\0{len(content)}\0".encode())
         digest.update(content)
     return cache_dir() / "image_folder" / f"{digest.hexdigest()[:32]}.npz"
 

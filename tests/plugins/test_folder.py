@@ -233,11 +233,12 @@ def test_folder_problems_are_one_line(tmp_path):
 
 
 def test_folder_recipe_trains_streamed_through_the_cli_skipping_a_bad_file(tmp_path):
+    """Non-square images (16x24) from the files to DCGAN's generator and its sample grids."""
     write_images(tmp_path / "images", n=8, shape=(10, 10, 3))
     (tmp_path / "images" / "cats" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     result = run_cli(
         "run", "recipes/dcgan_image_folder.yaml", "--out", tmp_path / "run",
-        "--set", f"data.path={tmp_path / 'images'}", "--set", "data.size=[16,16]", "--set", "data.in_memory=false",
+        "--set", f"data.path={tmp_path / 'images'}", "--set", "data.size=[16,24]", "--set", "data.in_memory=false",
         "--set", "generator.base_filters=8", "--set", "discriminator.base_filters=8",
         "--set", "training.batch_size=4", "--set", "training.steps=4", "--set", "training.steps_per_execution=2",
         "--set", "output.grid=2",
@@ -248,6 +249,7 @@ def test_folder_recipe_trains_streamed_through_the_cli_skipping_a_bad_file(tmp_p
     for name in ("recipe.yaml", "metrics.csv", "real.png", "generator.keras"):
         assert (tmp_path / "run" / name).is_file(), name
     assert iio.imread(tmp_path / "run" / "real.png").ndim == 3  # an RGB grid of real images, decoded from the files
+    assert iio.imread(tmp_path / "run" / "samples" / "epoch_0001.png").shape[:2] == (2 * 16 + 1, 2 * 24 + 1)  # 2x2, 1 px apart
 
 
 def test_folder_with_a_corrupt_file_stops_the_cli_with_one_line(tmp_path):
