@@ -1,9 +1,8 @@
 """``image_folder``'s cache of decoded images, so that a folder is decoded once, not on every run.
 
 The key is a SHA-256 of the files' relative paths and contents, the decoding parameters
-and ``VERSION``: reading and hashing the files costs a fraction of decoding them (50,000
-CIFAR-10 JPEGs, 46 MB: about half a second, against about a minute to decode), and unlike
-sizes and modification times it cannot miss an edit. The entry,
+and ``VERSION``: reading and hashing the files costs a fraction of decoding them (numbers
+in docs/datasets.md), and unlike sizes and modification times it cannot miss an edit. The entry,
 ``<cache>/image_folder/<digest>.npz`` (``$GANLAB_CACHE`` or ``~/.ganlab/cache``), holds the
 decoded uint8 images and the indices of the files they come from (unreadable files that
 ``on_error: skip`` left out are not among them). It is written atomically; one that cannot
