@@ -15,7 +15,6 @@ decoding parameters (``ganlab_plugins.folder_cache``), so the next run skips the
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import sys
@@ -24,7 +23,7 @@ from typing import Annotated, Literal
 
 from ganlab import AtLeast, GanlabError, ImageData, ImageFiles, Length, Range, hookimpl, params_rule
 from ganlab_plugins import folder_cache
-from ganlab_plugins.folder_decode import Decoding
+from ganlab_plugins.folder_decode import Decoding, read
 
 #: ``size``: [height, width], two positive integers (``ganlab check`` reads this; the builder checks again).
 Size = Annotated[tuple[Annotated[int, AtLeast(1)], ...], Length(2)]
@@ -156,9 +155,8 @@ class _Decoder:
         self.files = [os.path.join(folder, *parts) for parts in relative]
         self.native = size is None
         self.params = {"size": size and list(size), "channels": channels, "fit": fit, "background": list(background)}
-        self.decoding = Decoding((1, 1), self.native, channels, fit, background)
         self.size = self._first_size() if self.native else tuple(size)
-        self.decoding = dataclasses.replace(self.decoding, size=self.size)
+        self.decoding = Decoding(self.size, self.native, channels, fit, background)
 
     def _first_size(self):
         """The (height, width) of the first image that decodes: every image must have it."""
@@ -166,7 +164,7 @@ class _Decoder:
 
         for f, parts in zip(self.files, self.relative):
             try:
-                shape = self.decoding.read(tf.constant(f)).shape
+                shape = read(tf.constant(f)).shape
             except tf.errors.OpError:
                 continue
             self.first = "/".join(parts)
@@ -229,7 +227,7 @@ class _Decoder:
         for i in bad:
             path = tf.constant(str(self.files[i]))
             try:
-                raw = self.decoding.read(path)
+                raw = read(path)
                 if self.native:
                     raise GanlabError(
                         f"{self.files[i]}: the image is {raw.shape[0]}x{raw.shape[1]}, "

@@ -18,6 +18,22 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LUMA = (0.2989, 0.5870, 0.1140)
 
 
+def read(path):
+    """One file as stored: float32 (height, width, 1 to 4 channels) on the 0..255 scale."""
+    import tensorflow as tf
+
+    contents = tf.io.read_file(path)
+
+    def png():  # 8- or 16-bit; an 8-bit value x comes as x * 257 and goes back to x
+        return tf.cast(tf.io.decode_png(contents, channels=0, dtype=tf.uint16), tf.float32) * 255.0 / 65535.0
+
+    def other():
+        image = tf.io.decode_image(contents, channels=0, dtype=tf.uint8, expand_animations=False)
+        return tf.cast(image, tf.float32)
+
+    return tf.cond(tf.strings.substr(contents, 0, len(PNG_SIGNATURE)) == PNG_SIGNATURE, png, other)
+
+
 @dataclasses.dataclass(frozen=True)
 class Decoding:
     """One folder's decoding: output ``size`` (height, width), ``channels`` 1 to 4, and how to get there."""
@@ -28,26 +44,11 @@ class Decoding:
     fit: str  #: ``crop`` or ``stretch``
     background: tuple  #: (r, g, b), 0..255, that transparent pixels are composited onto (channels 1 and 3)
 
-    def read(self, path):
-        """One file as stored: float32 (height, width, 1 to 4 channels) on the 0..255 scale."""
-        import tensorflow as tf
-
-        contents = tf.io.read_file(path)
-
-        def png():  # 8- or 16-bit; an 8-bit value x comes as x * 257 and goes back to x
-            return tf.cast(tf.io.decode_png(contents, channels=0, dtype=tf.uint16), tf.float32) * 255.0 / 65535.0
-
-        def other():
-            image = tf.io.decode_image(contents, channels=0, dtype=tf.uint8, expand_animations=False)
-            return tf.cast(image, tf.float32)
-
-        return tf.cond(tf.strings.substr(contents, 0, len(PNG_SIGNATURE)) == PNG_SIGNATURE, png, other)
-
     def decode(self, path):
         """One file as the recipe wants it: uint8 (height, width, channels)."""
         import tensorflow as tf
 
-        raw = self.read(path)
+        raw = read(path)
         stored = tf.shape(raw)[-1]
         has_alpha = stored % 2 == 0  # gray and alpha, or RGBA
         color = raw[..., : tf.where(stored >= 3, 3, 1)]
