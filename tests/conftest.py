@@ -43,5 +43,6 @@ def isolated_home(tmp_path, monkeypatch):
     """No test sees the real home, cache or network."""
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("GANLAB_DATA", raising=False)
+    monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setenv("GANLAB_MNIST_MIRROR", UNREACHABLE)

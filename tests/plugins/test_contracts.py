@@ -32,7 +32,20 @@ def arrays(tmp_path):
 
 
 #: dataset name -> function(tmp_path) returning the parameters that build it from local files.
-DATASETS = {"mnist": mnist, "fashion_mnist": fashion_mnist, "image_folder": image_folder, "arrays": arrays}
+def cifar10(tmp_path):
+    from tests.plugins.test_cifar10 import write_archive
+
+    write_archive(tmp_path / "cifar-10-python.tar.gz")
+    return {"path": str(tmp_path / "cifar-10-python.tar.gz"), "split": "train", "download": False}
+
+
+DATASETS = {
+    "mnist": mnist,
+    "fashion_mnist": fashion_mnist,
+    "image_folder": image_folder,
+    "arrays": arrays,
+    "cifar10": cifar10,
+}
 
 
 @pytest.mark.ganlab_plugin("ganlab")
