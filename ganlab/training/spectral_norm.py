@@ -68,7 +68,6 @@ class SpectralNorm(keras.layers.Wrapper):
             aggregation="only_first_replica",
             name="u",
         )
-        self.u.assign(_normalise(self.u))
         self.built = True
 
     def _weight(self):
@@ -78,14 +77,18 @@ class SpectralNorm(keras.layers.Wrapper):
         weight = tf.cast(ops.convert_to_tensor(self._weight()), tf.float32)
         return weight, tf.reshape(weight, (-1, weight.shape[-1]))
 
+    def _unit_u(self):
+        # u is stored as it was drawn or last assigned: normalising on read keeps build free of assignments.
+        return _normalise(tf.stop_gradient(ops.convert_to_tensor(self.u)))
+
     def sigma(self):
         """The estimate ``||W u||`` of W's largest singular value; differentiable in W, not in u."""
-        return tf.norm(self._matrix()[1] @ tf.stop_gradient(ops.convert_to_tensor(self.u))) + EPSILON
+        return tf.norm(self._matrix()[1] @ self._unit_u()) + EPSILON
 
     def advance(self):
         """One power iteration: u moves towards W's first right singular vector."""
         matrix = tf.stop_gradient(self._matrix()[1])
-        v = _normalise(matrix @ ops.convert_to_tensor(self.u))
+        v = _normalise(matrix @ self._unit_u())
         self.u.assign(_normalise(tf.transpose(matrix) @ v))
 
     def call(self, inputs):

@@ -33,7 +33,7 @@ def test_check_names_are_what_check_plugin_prints():
     names = {kind: [name for name, _ in KINDS[kind].named_checks()] for kind in KINDS}
     assert names == {
         "generator": ["output", "gradients", "round trip"],
-        "discriminator": ["output", "gradients", "round trip"],
+        "discriminator": ["output", "gradients", "round trip", "frozen in g step"],
         "loss": ["values", "gradients", "round trip"],
         "dataset": ["images", "round trip"],
     }
