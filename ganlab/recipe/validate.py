@@ -15,7 +15,14 @@ import difflib
 
 from ganlab.components.params import check_value, clip, quote, rule_problem
 from ganlab.errors import GanlabError
-from ganlab.recipe.schema import COMPONENT_KINDS, REQUIRED_SECTIONS, SECTIONS, SETTINGS, STRATEGY_ONLY
+from ganlab.recipe.schema import (
+    COMPONENT_KINDS,
+    REQUIRED_SECTIONS,
+    SECTIONS,
+    SETTINGS,
+    STRATEGY_ONLY,
+    needs_problems,
+)
 from ganlab.recipe.yaml_io import apply_overrides, dump_yaml, read_yaml
 from ganlab.training import infogan
 
@@ -115,6 +122,8 @@ def validate(data, registry, source="<recipe>", lines=None, overrides=()) -> Rec
                 f"distribute.{key}",
                 f"only used with strategy {strategy}; remove it or set distribute.strategy: {strategy}",
             )
+    for path, message in needs_problems(resolved):
+        problems.add(path, message)
     problems.raise_if_any()
     return Recipe(resolved, source, components)
 

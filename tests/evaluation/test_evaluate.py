@@ -110,7 +110,7 @@ def test_quality_checks_during_training_fill_metrics_csv(reg, tmp_path, monkeypa
 
     monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
     run_dir = train(toy_recipe(reg, {"name": "noise", "n": 400, "size": 28, "classes": 9}), out=tmp_path / "run")
-    assert "real baseline: classifier score" in capsys.readouterr().out
+    assert "real baseline: score" in capsys.readouterr().out
     rows = read_rows(run_dir / "metrics.csv")
     assert len(rows) == 2
     for row in rows:

@@ -135,7 +135,11 @@ def test_early_stop_at_the_patience_and_a_resume_keeps_the_best_and_the_count(re
     ],
 )
 def test_a_key_without_the_key_it_needs_is_one_line(reg, output, training, message):
-    base = tiny(reg, **training)
+    base = tiny(reg).data
     with pytest.raises(GanlabError) as raised:
-        validate({**base.data, "output": {**base.data["output"], **output}}, reg, source="r.yaml")
+        validate(
+            {**base, "training": {**base["training"], **training}, "output": {**base["output"], **output}},
+            reg,
+            source="r.yaml",
+        )
     assert message in str(raised.value) and "\n" not in str(raised.value)
