@@ -18,7 +18,14 @@ from ganlab.evaluation.judge import Judge
 from ganlab.evaluation.report import append_result
 from ganlab.evaluation.scores import conditional_score
 from ganlab.recipe.validate import load_recipe
-from ganlab.rundir import RunDir, read_stored_recipe, stored_image_shape, stored_num_classes, stored_output_range
+from ganlab.rundir import (
+    RunDir,
+    read_best,
+    read_stored_recipe,
+    stored_image_shape,
+    stored_num_classes,
+    stored_output_range,
+)
 from ganlab.sampling import check_seed, cycling_labels, draw, generators, missing_generator
 from ganlab.training.assemble import load_data
 
@@ -77,6 +84,7 @@ def evaluate(run_dir, registry, n=None, seed=0, overrides=(), extractor=AUTO, op
         "extractor": judge.provenance(),
         "reference": f"{judge.reference_text}, first {n} used",
         "results": rows,
+        "best": read_best(run_dir),  # the quality check generator_best.keras was saved at, if any
     }
     try:
         append_result(files.eval_results, result)

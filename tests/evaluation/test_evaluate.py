@@ -43,7 +43,7 @@ def test_eval_writes_results_with_provenance_and_the_real_baseline(reg, run_dir,
     monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
     result = evaluate(run_dir, reg, n=50, log=lambda *_: None)
     assert set(result["results"]) == {"real_baseline", "generator", "generator_raw"}
-    assert result["n"] == 50 and result["seed"] == 0 and result["ema"] == 0.9
+    assert result["n"] == 50 and result["seed"] == 0 and result["ema"] == 0.9 and result["best"] is None
     assert result["extractor"]["extractor"] == "classifier" and result["extractor"]["architecture"] == "plain"
     assert len(result["extractor"]["hash"]) == 16 and (tmp_path / "cache").is_dir()
     assert "100 of 400 real images" in result["reference"]
@@ -192,3 +192,21 @@ def test_an_extractor_that_does_not_fit_the_data_is_one_line(reg, run_dir, tmp_p
     with pytest.raises(GanlabError, match=f"Inception weights {re.escape(str(missing))} not found"):
         evaluate(run_dir, reg, n=20, extractor="inception", options={"weights": missing}, log=lambda *_: None)
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+def test_eval_records_the_best_quality_check_and_scores_the_best_generator(reg, run_dir, tmp_path, monkeypatch):
+    import shutil
+
+    from ganlab.evaluation.evaluate import evaluate
+    from ganlab.rundir import RunDir, write_best
+
+    monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
+    kept = tmp_path / "kept"
+    shutil.copytree(run_dir, kept)
+    files = RunDir(kept)
+    shutil.copy(files.generator, files.generator_best)  # as keep_best leaves it when the last check was the best
+    record = {"metric": "fid", "key": "fid", "value": 3.5, "epoch": 1, "step": 8}
+    write_best(kept, record)
+    result = evaluate(kept, reg, n=20, log=lambda *_: None)
+    assert result["best"] == record
+    assert result["results"]["generator_best"] == result["results"]["generator"]
