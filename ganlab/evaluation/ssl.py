@@ -32,7 +32,7 @@ from ganlab.evaluation import ssl_augment
 from ganlab.evaluation.classifier import _cache_unwritable, cache_dir
 from ganlab.rundir import save_model
 
-ARCHITECTURE_VERSION = 1  # bump whenever build_encoder(), ssl_augment or train() changes: it is part of the cache key
+ARCHITECTURE_VERSION = 2  # bump whenever build_encoder(), ssl_augment or train() changes: it is part of the cache key
 #: Three stride-2 convolutions leave a 2x2 map of a 16x16 image.
 MIN_SIDE = 16
 EPOCHS, MAX_IMAGES, BATCH_SIZE = 6, 10_000, 256

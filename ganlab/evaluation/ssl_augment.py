@@ -18,6 +18,9 @@ import tensorflow as tf
 CROP_SCALE = (0.2, 1.0)
 CROP_RATIO = (3 / 4, 4 / 3)
 #: Colour jitter (SimCLR's strength 0.5): brightness, contrast, saturation, hue; applied with JITTER_P.
+#: Images of other than three channels get contrast only: on a dark background, a brightness
+#: shift clipped at 0 looks like clipped additive noise, and an encoder taught to ignore it
+#: ignores noise (docs/metrics.md, "Self-supervised extractor").
 BRIGHTNESS, CONTRAST, SATURATION, HUE = 0.4, 0.4, 0.4, 0.1
 JITTER_P = 0.8
 GRAYSCALE_P = 0.2  # colour images only
@@ -58,13 +61,14 @@ def _crop_and_flip(images, rng):
 
 
 def _jitter(images, rng, colour: bool):
-    """Brightness and contrast for every image; saturation and hue too when it has three channels."""
+    """Contrast for every image; brightness, saturation and hue too when it has three channels."""
     n = tf.shape(images)[0]
 
     def factor(spread):
         return rng.uniform([n, 1, 1, 1], 1.0 - spread, 1.0 + spread)
 
-    images = tf.clip_by_value(images + rng.uniform([n, 1, 1, 1], -BRIGHTNESS, BRIGHTNESS), 0.0, 1.0)
+    if colour:
+        images = tf.clip_by_value(images + rng.uniform([n, 1, 1, 1], -BRIGHTNESS, BRIGHTNESS), 0.0, 1.0)
     mean = tf.reduce_mean(images, axis=[1, 2], keepdims=True)
     images = tf.clip_by_value((images - mean) * factor(CONTRAST) + mean, 0.0, 1.0)
     if not colour:
