@@ -48,7 +48,8 @@ def prepare(part, options: dict, log=print):
     if images.ndim != 4 or min(images.shape[1:3]) < MIN_SIDE:
         raise GanlabError(
             f"the ssl extractor needs images of at least {MIN_SIDE}x{MIN_SIDE} (its three stride-2 convolutions), "
-            f"{part.dataset_name}'s are {'x'.join(map(str, images.shape[1:]))}: use --extractor classifier"
+            f"{part.dataset_name}'s are {'x'.join(map(str, images.shape[1:]))}: "
+            "use --extractor inception (or classifier, for labelled data)"
         )
     settings = _settings(options)
     if len(images) < 2:
@@ -69,11 +70,11 @@ def prepare(part, options: dict, log=print):
         log(f"ganlab: training the ssl encoder on {len(images)} images for {settings['epochs']} epochs")
         start = time.perf_counter()
         encoder = train(images, settings)
-        log(f"ganlab: ssl encoder trained in {time.perf_counter() - start:.0f} s, cached as {path}")
         try:
             save_model(encoder, path)
         except OSError as exc:
             raise _cache_unwritable(path.parent, exc) from None
+        log(f"ganlab: ssl encoder trained in {time.perf_counter() - start:.0f} s, cached as {path}")
     return Encoder(encoder, {"hash": digest, "file": str(path), "trained_on": len(images), **settings})
 
 
