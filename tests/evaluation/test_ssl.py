@@ -1,7 +1,5 @@
 """The self-supervised extractor: the sanity ordering of issue 19 on MNIST, its cache, its loss, bad input."""
 
-import time
-
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -82,9 +80,7 @@ def test_the_second_prepare_loads_the_cached_file_and_gives_the_same_features(mn
     monkeypatch.setenv("GANLAB_CACHE", str(mnist_split["cache"]))
     monkeypatch.setattr(ssl, "train", lambda *a, **k: pytest.fail("trained again despite the cache"))
     first = mnist_split["encoder"]
-    start = time.perf_counter()
     again = ssl.prepare(RealPart(mnist_split["train"], None, "mnist"), dict(TINY), log=lambda line: None)
-    assert time.perf_counter() - start < 10
     assert again.provenance() == first.provenance()
     assert again.provenance()["file"].endswith(f"ssl-{first.provenance()['hash']}.keras")
     assert again.provenance()["trained_on"] == 1000 and not again.data_classes
