@@ -12,9 +12,9 @@ experiment):
 
 - ``call`` never assigns. Keras' wrapper runs a power iteration and overwrites both u and
   the kernel itself with the normalised kernel on every training-mode call, so D's
-  variables change in G's step, where D is meant to be frozen, and the kernel the
-  optimizer steps is not the one the gradient was taken for. Here the kernel is only ever
-  changed by D's optimizer.
+  variables change in G's step, where D is meant to be frozen, and no gradient flows
+  through sigma (the optimizer steps the normalised kernel as if it were free). Here the
+  kernel is only ever changed by D's optimizer.
 - u advances by :func:`advance`, one power iteration ``u <- normalise(W^T normalise(W u))``
   on every ``SpectralNorm`` of a model, which the engine runs once at the start of each D
   step (``ganlab.training.engine``), before D's forward pass: the paper's Algorithm 1.
