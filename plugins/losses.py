@@ -30,6 +30,7 @@ def bce(
     label_smoothing: Annotated[float, Range(0, 0.5, high_open=True)] = 0.0,
     r1_gamma: Annotated[float, AtLeast(0)] = 0.0,
     r1_images: Annotated[int, AtLeast(0)] = 0,
+    r1_every: Annotated[int, AtLeast(1)] = 1,
 ) -> Loss:
     """Binary cross-entropy on logits (Goodfellow et al. 2014), with one-sided label smoothing and R1.
 
@@ -52,8 +53,11 @@ def bce(
             them). The penalty is a mean over images, so for a D without batch norm a
             subset of the (shuffled) batch estimates it without bias, and the gradient of
             a gradient, the costliest part of a D step, is taken over n images instead of all.
+        r1_every: lazy R1 (Karras et al. 2020): compute the penalty only on every k-th D step
+            (D updates 0, k, 2k, ...), multiplied by k so that its mean weight is unchanged;
+            the other steps skip the gradient of a gradient altogether. 1: every step.
     """
-    return BCELoss(generator_loss, label_smoothing, r1_gamma, r1_images)
+    return BCELoss(generator_loss, label_smoothing, r1_gamma, r1_images, r1_every)
 
 
 def _a_below_b(params):
@@ -117,6 +121,12 @@ class BCELoss(Loss):
     label_smoothing: float
     r1_gamma: float = 0.0
     r1_images: int = 0
+    r1_every: int = 1
+
+    @property
+    def penalty_needs_step(self) -> bool:
+        """Whether ``penalty`` wants D's update count as ``step``: for lazy R1 only."""
+        return self.r1_every > 1
 
     def __post_init__(self):
         if self.generator_loss not in ("non_saturating", "minimax"):
@@ -129,6 +139,8 @@ class BCELoss(Loss):
             raise GanlabError(f"loss bce: r1_gamma must be >= 0, found {self.r1_gamma!r}")
         if not self.r1_images >= 0:
             raise GanlabError(f"loss bce: r1_images must be >= 0 (0: all of D's real batch), found {self.r1_images!r}")
+        if not self.r1_every >= 1:
+            raise GanlabError(f"loss bce: r1_every must be >= 1 (1: R1 on every D step), found {self.r1_every!r}")
 
     def d_loss(self, real_logits, fake_logits):
         from keras import ops
@@ -147,13 +159,25 @@ class BCELoss(Loss):
             return -ops.mean(ops.softplus(fake))
         return ops.mean(ops.softplus(-fake))
 
-    def penalty(self, discriminator, real, fake, seed):
+    def penalty(self, discriminator, real, fake, seed, step=None):
+        """R1; with ``r1_every`` k > 1, k x R1 on the D steps whose ``step`` is a multiple of k, else 0.
+
+        Without a ``step`` (a caller that does not pass one) R1 is computed every time.
+        """
         if self.r1_gamma == 0:
             return None
         from keras import ops
 
-        images = real[: self.r1_images] if self.r1_images else real
-        return 0.5 * self.r1_gamma * ops.mean(ops.square(_input_gradient_norms(discriminator, images)))
+        def r1(weight):
+            images = real[: self.r1_images] if self.r1_images else real
+            return weight * 0.5 * self.r1_gamma * ops.mean(ops.square(_input_gradient_norms(discriminator, images)))
+
+        if self.r1_every == 1 or step is None:
+            return r1(1.0)
+        import tensorflow as tf
+
+        due = tf.equal(tf.math.floormod(tf.cast(step, tf.int64), self.r1_every), 0)
+        return tf.cond(due, lambda: r1(float(self.r1_every)), lambda: tf.constant(0.0))
 
 
 @dataclasses.dataclass(frozen=True)

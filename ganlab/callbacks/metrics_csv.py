@@ -1,5 +1,5 @@
 """metrics.csv: one row per epoch of losses, D accuracies, wall time, quality checks, the best
-check so far and health warnings, and reading it back (``read_rows``)."""
+check so far, ADA's augmentation probability and health warnings, and reading it back (``read_rows``)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ LOGGED = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
 QUALITY = QUICK
 #: Columns filled by ``DValidation`` when ``training.d_validation`` holds real images out.
 VALIDATION = ("d_acc_train_real", "d_acc_val_real")
-#: The columns of metrics.csv, in order.
+#: The columns of metrics.csv, in order; ``ada_p`` is ADA's p at the epoch's end (empty without ADA).
 COLUMNS = (
-    "epoch", "step", *LOGGED, "epoch_seconds", "elapsed_seconds", *QUALITY, *BEST_COLUMNS, *VALIDATION, "health"
+    "epoch", "step", *LOGGED, "epoch_seconds", "elapsed_seconds", *QUALITY, *BEST_COLUMNS, *VALIDATION, "ada_p",
+    "health",
 )
 
 
@@ -74,6 +75,8 @@ class MetricsCSV(keras.callbacks.Callback):
         values += [logs.get(key) for key in QUALITY]
         values += [self.best.row.get(key) if self.best else None for key in BEST_COLUMNS]
         values += [logs.get(key) for key in VALIDATION]
+        ada = getattr(self.model, "ada", None)  # ganlab.training.ada's state, with training.ada_target
+        values += [None if ada is None else ada.p.numpy()]
         self.writer.writerow([epoch + 1, self.step, *map(_cell, values), self.health.message if self.health else ""])
         self.file.flush()
 

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Callable, Literal
 from ganlab.components.kinds import KINDS
 from ganlab.components.params import Above, AtLeast, Range, type_name
 from ganlab.evaluation import extractors
+from ganlab.training.options import diffaugment_policy
 
 #: The component kinds in the order their sections come in a recipe: data, generator, discriminator, loss.
 COMPONENT_KINDS = tuple(sorted(KINDS.values(), key=lambda kind: kind.section_order))
@@ -60,6 +61,19 @@ def _tensorboard_installed(v):
     if v and importlib.util.find_spec("tensorboard") is None:
         return "needs the tensorboard package: pip install tensorboard (or pip install 'ganlab[tensorboard]')"
     return None
+
+
+def _policy_problem(value):
+    try:
+        diffaugment_policy(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _augments(value) -> bool:
+    """Whether ``training.diffaugment`` is on; a value refused already counts as on (it is reported)."""
+    return _policy_problem(value) is not None or diffaugment_policy(value) is not None
 
 
 #: ``output.keep_best``'s choices: the metric's key (``metric_table``) and whether higher is better.
@@ -119,6 +133,24 @@ SETTINGS: dict[str, dict[str, Any]] = {
             0.0,
             "std of Gaussian noise added to every image D sees (G's output units), "
             "annealed linearly to 0 by the last step",
+        ),
+        "diffaugment": Setting(
+            str | list[str] | None,
+            None,
+            "DiffAugment policy: differentiable augmentations of every image D sees, reals and fakes, "
+            "e.g. 'color,translation,cutout' (null: off; see docs/recipes.md)",
+            _policy_problem,
+        ),
+        "ada_target": Setting(
+            Annotated[float, Range(0, 1, low_open=True, high_open=True)] | None,
+            None,
+            "ADA: apply training.diffaugment's ops with a probability p adapted so that the mean sign of "
+            "D's outputs on reals stays near this target, e.g. 0.6 (null: ops always on)",
+        ),
+        "ada_kimg": Setting(
+            Annotated[int, Range(1, MAX_STEPS)],
+            500,
+            "ADA: thousands of real images over which p can move from 0 to 1",
         ),
         "info_modes": Setting(
             Annotated[int, AtLeast(0)],
@@ -218,6 +250,11 @@ def needs_problems(resolved) -> list[tuple[str, str]]:
         )
     if training.get("early_stop") is not None and "keep_best" in out and out["keep_best"] is None:
         problems.append(("training.early_stop", "needs output.keep_best (fid, kid or score: the metric it watches)"))
+    if training.get("ada_target") is not None and not _augments(training.get("diffaugment", "reported")):
+        problems.append(
+            ("training.ada_target", "needs training.diffaugment (the ops whose probability it adapts), "
+             "e.g. 'color,translation,cutout'")
+        )
     return problems
 
 

@@ -2,8 +2,8 @@
 
 A checkpoint holds G's and D's variables (weights, batch-norm statistics, dropout seed
 state), both optimizers' variables (step counters, Adam moments), the noise seed state,
-and the epoch and step reached; with ``output.keep_best`` also the best quality check so far
-(its record in the metadata, and the generator's variables then, so that a resume from any
+ADA's state when on (``ganlab.training.ada``), and the epoch and step reached; with
+``output.keep_best`` also the best quality check so far (its record in the metadata, and the generator's variables then, so that a resume from any
 checkpoint writes generator_best.keras as of that checkpoint). The data order needs no state: it is a function of
 (seed, step), see :mod:`ganlab.training.stream`.
 
@@ -43,6 +43,8 @@ def state_groups(model) -> dict:
         groups["ema_generator"] = model.ema_generator.variables
     if model.mode_head is not None:
         groups["mode_guess"] = model.mode_head.get_layer(infogan.HEAD).variables
+    if model.ada is not None:
+        groups["ada"] = model.ada.variables
     return groups
 
 

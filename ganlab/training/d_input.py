@@ -5,7 +5,9 @@ each D step, and in the AM step G's fakes and, for a relativistic loss, the real
 ``for_d`` applies each transform of ``TRANSFORMS`` whose option is set, in the table's
 order. A new transform (DiffAugment, ADA) is one function here, one entry in the table,
 one ``training`` setting in ``ganlab.recipe.schema`` (with its field in
-``ganlab.training.options``) and one test; the engine's steps do not change.
+``ganlab.training.options``) and one test; the engine's steps do not change. Instance
+noise comes first, then DiffAugment (``ganlab.training.diffaugment``), whose ops apply
+always or, with ADA, with the probability ``view.augment_p``.
 
 A transform is ``transform(images, value, view) -> images``: ``value`` is its option's
 setting and ``view`` (a ``View``) what it may read of the run. Random numbers come from
@@ -20,16 +22,17 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from ganlab.training import replicas
+from ganlab.training import diffaugment, replicas
 
 
 @dataclasses.dataclass(frozen=True)
 class View:
-    """What a transform may read besides the images: how far the run is, and its noise seed."""
+    """What a transform may read besides the images: how far the run is, its noise seed, and ADA's p."""
 
     g_updates: object  # G's optimizer's update count: the run's train steps so far
     total_steps: int
     seed: keras.random.SeedGenerator
+    augment_p: object = None  # ADA's probability (``ganlab.training.ada``); None: augmentations always apply
 
     def progress(self):
         """The fraction of the run done, from 0 at the start to 1 at the last step (and after)."""
@@ -53,6 +56,7 @@ def instance_noise(images, std, view):
 #: Option (a field of ``EngineOptions``) -> the transform it turns on, in the order they apply.
 TRANSFORMS = {
     "instance_noise": instance_noise,
+    "diffaugment": diffaugment.augment,
 }
 
 

@@ -23,7 +23,9 @@ Vocabulary of the classic Keras GAN write-ups, and where it lives here:
   the guess's cross-entropy; the head's weights are trained with D's.
 - **What D sees** (``_for_d``): every image on its way into D, real or fake, in the D
   step and in the AM step, passes through ``ganlab.training.d_input`` (instance noise,
-  and any transform added there), the one place that changes D's input.
+  and any transform added there), the one place that changes D's input. With ADA
+  (``ganlab.training.ada``) each D step also hands D's outputs on its reals to ``ada``,
+  whose p says how often the augmentations apply.
 - **Spectral normalisation** (``ganlab.training.spectral_norm``): each D step starts with
   one power iteration on every ``SpectralNorm`` layer of D (the paper's Algorithm 1). The
   layers never assign when called, so this is the only place their state moves: D, u
@@ -41,7 +43,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from ganlab.training import d_input, infogan, replicas, spectral_norm
+from ganlab.training import ada, d_input, infogan, replicas, spectral_norm
 from ganlab.training.options import EngineOptions
 
 METRICS = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
@@ -59,6 +61,7 @@ class AdversarialModel(keras.Model):
         self.noise_seed = keras.random.SeedGenerator(options.seed)
         self.ema_generator = _shadow(generator) if options.ema else None
         self.mode_head = mode_head  # InfoGAN: images -> (D's logits, mode logits), see ganlab.training.infogan
+        self.ada = ada.from_options(options, loss.threshold)  # None without training.ada_target
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
         self.built = True  # G and D arrive built; spares fit a symbolic build under a strategy
 
@@ -129,7 +132,8 @@ class AdversarialModel(keras.Model):
 
     def _for_d(self, images):
         """``images`` as D sees them: the one call into ``ganlab.training.d_input``."""
-        view = d_input.View(self.g_optimizer.iterations, self.options.total_steps, self.noise_seed)
+        p = None if self.ada is None else self.ada.p
+        view = d_input.View(self.g_optimizer.iterations, self.options.total_steps, self.noise_seed, p)
         return d_input.for_d(images, self.options, view)
 
     def _judge_with_modes(self, images, labels):
@@ -160,13 +164,20 @@ class AdversarialModel(keras.Model):
             d_loss = self.adversarial_loss.d_loss(real_logits, fake_logits)
             if guesses is not None:
                 d_loss = d_loss + self._mode_loss(z, guesses)
-            penalty = self.adversarial_loss.penalty(self._critic(labels), real, fake, self.noise_seed)
+            penalty = self.adversarial_loss.penalty(self._critic(labels), real, fake, self.noise_seed, **self._step())
             if penalty is not None:
                 d_loss = d_loss + penalty
             scaled = replicas.scale(d_loss)
         variables = self.d_variables
         replicas.apply_gradients(self.d_optimizer, tape.gradient(scaled, variables), variables)
+        if self.ada is not None:
+            self.ada.observe(real_logits)
         return d_loss, real_logits, fake_logits
+
+    def _step(self):
+        """``step``, D's update count, for a loss whose ``penalty`` asks for it (``penalty_needs_step``)."""
+        wants = getattr(self.adversarial_loss, "penalty_needs_step", False)
+        return {"step": self.d_optimizer.iterations} if wants else {}
 
     def _g_step(self, real, labels=None):
         loss = self.adversarial_loss

@@ -59,7 +59,7 @@ def test_hook_registers_every_first_party_loss():
 
 def test_reprs_show_the_parameters():
     assert repr(losses.bce()) == (
-        "BCELoss(generator_loss='non_saturating', label_smoothing=0.0, r1_gamma=0.0, r1_images=0)"
+        "BCELoss(generator_loss='non_saturating', label_smoothing=0.0, r1_gamma=0.0, r1_images=0, r1_every=1)"
     )
     assert repr(losses.lsgan(a=-1.0, b=1.0, c=0.0)) == "LSGANLoss(a=-1.0, b=1.0, c=0.0)"
 
@@ -255,6 +255,57 @@ def test_r1_images_takes_the_penalty_over_the_first_images_of_the_batch():
         assert float(penalty) == pytest.approx(expected, rel=1e-5)
     with pytest.raises(GanlabError, match=r"loss bce: r1_images must be >= 0 \(0: all of D's real batch\), found -4"):
         losses.bce(r1_gamma=1.0, r1_images=-4)
+
+
+def linear_critic(weights):
+    """D(x) = w . x: ||grad_x D|| = ||w|| for every image, so R1 = gamma / 2 * ||w||^2, and dR1/dw = gamma * w."""
+    d = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(1, use_bias=False)])
+    d.layers[-1].kernel.assign(weights.reshape(16, 1))
+    return d
+
+
+def test_lazy_r1_is_k_times_r1_every_kth_d_step_and_zero_between_also_under_xla():
+    w = np.random.default_rng(2).normal(size=16).astype(np.float32)
+    d, seed = linear_critic(w), keras.random.SeedGenerator(0)
+    real = np.random.default_rng(3).normal(size=(8, 4, 4, 1)).astype(np.float32)
+    r1 = 0.5 * 2.0 * float(np.sum(w.astype(np.float64) ** 2))
+    every_step = losses.bce(r1_gamma=2.0, r1_every=1)
+    assert not every_step.penalty_needs_step and float(every_step.penalty(d, real, real, seed)) == pytest.approx(r1)
+    lazy = losses.bce(r1_gamma=2.0, r1_every=4)
+    step = tf.Variable(0, dtype=tf.int64)
+
+    def penalty_and_gradient():
+        with tf.GradientTape() as tape:
+            penalty = lazy.penalty(d, real, real, seed, step=step)
+        return penalty, tape.gradient(penalty, d.trainable_variables[0])
+
+    compiled = tf.function(penalty_and_gradient, jit_compile=True)
+    assert lazy.penalty_needs_step
+    for k in range(9):
+        step.assign(k)
+        due = k % 4 == 0
+        for penalty, gradient in (penalty_and_gradient(), compiled()):
+            assert float(penalty) == pytest.approx(4 * r1 if due else 0.0, rel=1e-5), k
+            gradient = np.zeros(16) if gradient is None else np.ravel(gradient)  # eager skips the branch: None
+            np.testing.assert_allclose(gradient, 4 * 2.0 * w if due else 0.0, rtol=1e-5)
+    assert float(lazy.penalty(d, real, real, seed)) == pytest.approx(r1)  # no step given: every time
+    with pytest.raises(GanlabError, match=r"loss bce: r1_every must be >= 1 \(1: R1 on every D step\), found 0"):
+        losses.bce(r1_gamma=1.0, r1_every=0)
+
+
+def test_the_engine_hands_a_lazy_penalty_ds_update_count(reg):
+    steps = []
+
+    class Recording(BCELoss):
+        def penalty(self, discriminator, real, fake, seed, step=None):
+            steps.append(int(step))
+            return super().penalty(discriminator, real, fake, seed, step)
+
+    model = build_model(tiny(reg, loss={"name": "bce", "r1_gamma": 1.0, "r1_every": 2}), (8, 8, 1))
+    model.adversarial_loss = Recording("non_saturating", 0.0, r1_gamma=1.0, r1_every=2)
+    for _ in range(3):
+        model._d_step(np.zeros((8, 8, 8, 1), np.float32))
+    assert steps == [0, 1, 2]
 
 
 def test_gradient_penalty_interpolates_per_image():

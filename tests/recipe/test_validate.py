@@ -46,7 +46,8 @@ def test_defaults_are_filled_in_from_signatures_and_settings(tmp_path, reg):
     recipe = load_recipe(write(tmp_path, BASE), reg)
     assert recipe["generator"]["hidden"] == (256, 512, 1024)
     assert recipe["loss"] == {
-        "name": "bce", "generator_loss": "non_saturating", "label_smoothing": 0.0, "r1_gamma": 0.0, "r1_images": 0
+        "name": "bce", "generator_loss": "non_saturating", "label_smoothing": 0.0, "r1_gamma": 0.0, "r1_images": 0,
+        "r1_every": 1,
     }
     assert recipe["training"]["batch_size"] == 128 and recipe["training"]["noise"] == "normal"
     assert recipe["distribute"] == {"strategy": "none", "devices": None, "sync_batch_norm": True, "tpu": None}

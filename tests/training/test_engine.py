@@ -68,13 +68,20 @@ def test_an_am_step_trains_g_through_a_frozen_d(reg):
 )
 def test_every_image_d_sees_goes_through_d_input(reg, monkeypatch, loss, d_batch, g_sees):
     seen = []
+    settings = {"instance_noise": 0.5, "diffaugment": ("cutout",)}
 
-    def record(images, value, view):
-        seen.append("real" if np.all(images.numpy() == REAL) else "fake")
-        assert value == 0.5 and view.seed is model.noise_seed and view.total_steps == 10
-        return images
+    def recording(option):
+        def record(images, value, view):
+            seen.append((option, "real" if np.all(images.numpy() == REAL) else "fake"))
+            assert value == settings[option] and view.seed is model.noise_seed and view.total_steps == 10
+            assert view.augment_p is model.ada.p  # ADA's p reaches every transform
+            return images
 
-    monkeypatch.setattr(d_input, "TRANSFORMS", {"instance_noise": record})
-    model = build_model(tiny(reg, loss=loss, d_batch=d_batch, instance_noise=0.5), (8, 8, 1), total_steps=10)
+        return record
+
+    monkeypatch.setattr(d_input, "TRANSFORMS", {option: recording(option) for option in settings})
+    recipe = tiny(reg, loss=loss, d_batch=d_batch, instance_noise=0.5, diffaugment="cutout", ada_target=0.6)
+    model = build_model(recipe, (8, 8, 1), total_steps=10)
     model.train_step(real_batch(64))  # k = 2 D steps on 32 images each, then the AM step
-    assert seen == ["fake", "real", "fake", "real", *g_sees]
+    images = ["fake", "real", "fake", "real", *g_sees]
+    assert seen == [(option, image) for image in images for option in settings]
