@@ -3,9 +3,10 @@
 A checkpoint holds G's and D's variables (weights, batch-norm statistics, dropout seed
 state), both optimizers' variables (step counters, Adam moments), the noise seed state,
 ADA's state when on (``ganlab.training.ada``), and the epoch and step reached; with
-``output.keep_best`` also the best quality check so far (its record in the metadata, and the generator's variables then, so that a resume from any
-checkpoint writes generator_best.keras as of that checkpoint). The data order needs no state: it is a function of
-(seed, step), see :mod:`ganlab.training.stream`.
+``output.keep_best`` also the best quality check so far (its record in the metadata, and the
+generator's variables then, so that a resume from any checkpoint writes generator_best.keras
+as of that checkpoint). The data order needs no state: it is a function of (seed, step), see
+:mod:`ganlab.training.stream`.
 
 Files are written to a hidden temp file and renamed into place only once complete and
 synced (``ganlab.rundir.atomic_path``), so a process killed mid-write leaves the previous
