@@ -1,6 +1,6 @@
 """The SN-ResNet models: sizes from the image shape, widths, attention, conditional variants, and
 spectral normalisation through the real engine (D frozen in the AM step, u moved by the D step,
-XLA and mixed_bfloat16, u in the checkpoint and the step after a restore the same)."""
+XLA and mixed_bfloat16, u in the checkpoint)."""
 
 import numpy as np
 import pytest
@@ -72,33 +72,37 @@ def recipe(reg, classes=0, **training):
     )
 
 
-@pytest.mark.parametrize("jit_compile, precision", [(True, "float32"), (False, "mixed_bfloat16")])
-def test_d_stays_frozen_in_the_am_step_and_u_moves_in_the_d_step(reg, jit_compile, precision):
-    model = build_model(recipe(reg, classes=3, precision=precision), (8, 8, 1), jit_compile=jit_compile, classes=3)
+def test_d_stays_frozen_in_the_am_step_and_u_moves_in_the_d_step(reg):
+    model = build_model(recipe(reg, classes=3), (8, 8, 1), classes=3)
     real, labels = tf.zeros((16, 8, 8, 1)), tf.constant(np.arange(16) % 3, tf.int32)
     d_state = [v.numpy().copy() for v in model.discriminator.variables]
-    g_step = tf.function(model._g_step, jit_compile=jit_compile)
-    g_step(real, labels)
+    model._g_step(real, labels)
     assert all(np.array_equal(old, v.numpy()) for old, v in zip(d_state, model.discriminator.variables))
     us = [layer.u.numpy().copy() for layer in spectral_norms(model.discriminator)]
-    assert {str(layer.u.dtype) for layer in spectral_norms(model.discriminator)} == {"float32"}
-    tf.function(model._d_step, jit_compile=jit_compile)(real, labels)
+    model._d_step(real, labels)
     assert all(not np.array_equal(u, layer.u.numpy()) for u, layer in zip(us, spectral_norms(model.discriminator)))
 
 
-def test_a_restored_checkpoint_carries_u_and_the_next_step_is_the_same(reg, tmp_path):
+@pytest.mark.parametrize("jit_compile, precision", [(True, "float32"), (False, "mixed_bfloat16")])
+def test_a_train_step_advances_u_under_xla_and_mixed_bfloat16(reg, jit_compile, precision):
+    model = build_model(recipe(reg, precision=precision), (8, 8, 1), jit_compile=jit_compile)
+    layers = spectral_norms(model.discriminator)
+    us = [layer.u.numpy().copy() for layer in layers]
+    step = tf.function(model.train_step, jit_compile=True) if jit_compile else model.train_step  # else eager: cheap
+    logs = step(tf.zeros((16, 8, 8, 1)))
+    assert all(np.isfinite(float(value)) for value in logs.values())
+    assert all(not np.array_equal(u, layer.u.numpy()) for u, layer in zip(us, layers))
+    assert {str(layer.u.dtype) for layer in layers} == {"float32"}
+
+
+def test_checkpoints_carry_u(reg, tmp_path):
     from ganlab.training import checkpoint
 
-    real = tf.random.stateless_uniform((16, 8, 8, 1), (1, 2), -1, 1)
-    first = build_model(recipe(reg), (8, 8, 1), jit_compile=False)
-    step = tf.function(first.train_step)
-    step(real)
-    path = checkpoint.save(first, tmp_path, epoch=1, step=1)
-    step(real)
-    second = build_model(recipe(reg), (8, 8, 1), jit_compile=False)
-    checkpoint.restore(second, path)
-    tf.function(second.train_step)(real)
-    groups = [checkpoint.state_groups(model) for model in (first, second)]
-    assert "u" in {v.name for v in groups[0]["discriminator"]}
-    for group, variables in groups[0].items():
-        assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(variables, groups[1][group])), group
+    first, second = (build_model(recipe(reg), (8, 8, 1)) for _ in range(2))
+    for layer in spectral_norms(first.discriminator):
+        layer.advance()
+    checkpoint.restore(second, checkpoint.save(first, tmp_path, epoch=1, step=1))
+    pairs = zip(spectral_norms(first.discriminator), spectral_norms(second.discriminator))
+    assert all(np.array_equal(a.u.numpy(), b.u.numpy()) for a, b in pairs)
+    images = np.random.default_rng(0).uniform(-1, 1, (4, 8, 8, 1)).astype(np.float32)
+    np.testing.assert_array_equal(first.discriminator(images), second.discriminator(images))
