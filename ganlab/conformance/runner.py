@@ -15,7 +15,9 @@ and ``ganlab sample`` do with it works. For every component of a plugin this che
 - discriminator: one finite logit per image, not a probability (outputs that never leave
   [0, 1], even for images pushed far along D's gradient, mean a final sigmoid);
   gradients reach the input images (so G can learn through D) and every trainable
-  variable, also under XLA; rebuild-and-copy gives the same logits;
+  variable, also under XLA; rebuild-and-copy gives the same logits; a G step through D
+  (D in training mode) leaves D's variables unchanged, also under XLA (batch-norm moving
+  statistics and seed states may move);
 - loss: ``d_loss`` and ``g_loss`` are finite scalars for ordinary, extreme and bfloat16
   logits; with a small G and a one-logit D on images ``(batch, *image_shape)``, the shapes
   of a run, D's loss and ``penalty`` (a finite scalar) move D and G's loss moves G through
