@@ -17,13 +17,14 @@ import sys
 import zipfile
 from pathlib import Path
 
+from ganlab.cache import cache_dir
+
 #: Part of the key: bump it whenever ``folder_decode`` changes what a file decodes to.
 VERSION = 1
 
 
 def path(files: list[str], relative: list[tuple[str, ...]], params: dict) -> Path:
     """The cache entry of ``files`` (``relative``: their paths below the folder) decoded with ``params``."""
-    from ganlab.evaluation.classifier import cache_dir
 
     digest = hashlib.sha256(json.dumps({"version": VERSION, **params}, sort_keys=True).encode())
     for f, parts in zip(files, relative):

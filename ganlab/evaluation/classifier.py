@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from pathlib import Path
 
 import keras
 import numpy as np
 
+from ganlab.cache import cache_dir, cached_model
 from ganlab.errors import GanlabError
-from ganlab.rundir import save_model
 
 #: Part of the cache key; bump the architecture's entry whenever its build or training changes.
 ARCHITECTURE_VERSION = {"plain": 3, "residual": 1}
@@ -34,11 +32,6 @@ EPOCHS = {"plain": 15, "residual": 12}
 
 def architecture(image_shape) -> str:
     return "residual" if min(image_shape[:2]) >= RESIDUAL_SIDE else "plain"
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("GANLAB_CACHE")
-    return Path(base) if base else Path.home() / ".ganlab" / "cache"
 
 
 def content_hash(images, labels, seed: int, epochs: int) -> str:
@@ -138,31 +131,13 @@ def predict(head_model, images_unit, batch_size=500):
 def load_or_train(images, labels, seed=0, epochs=None, verbose=0):
     """The cached classifier for exactly these inputs, training it on first use.
 
-    Returns ``(model, digest, path)``; the model is written atomically under
-    ``cache_dir()`` as ``classifier-<digest>.keras``.
+    Returns ``(model, digest, path)``; the model is written atomically under ganlab's
+    cache folder as ``classifier-<digest>.keras``.
     """
     epochs = EPOCHS[architecture(images.shape[1:])] if epochs is None else epochs
     digest = content_hash(images, labels, seed, epochs)
     path = cache_dir() / f"classifier-{digest}.keras"
-    if path.is_file():
-        return keras.models.load_model(path, compile=False), digest, path
-    try:  # before training, so that a cache that cannot be written costs no training time
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise _cache_unwritable(path.parent, exc) from None
-    model = train(images, labels, seed, epochs, verbose)
-    try:
-        save_model(model, path)
-    except OSError as exc:
-        raise _cache_unwritable(path.parent, exc) from None
-    return model, digest, path
-
-
-def _cache_unwritable(folder, exc):
-    return GanlabError(
-        f"cannot write ganlab's classifier cache {folder}: {exc.strerror or exc}; "
-        "set GANLAB_CACHE to a folder you can write"
-    )
+    return cached_model(path, lambda: train(images, labels, seed, epochs, verbose)), digest, path
 
 
 class Classifier:

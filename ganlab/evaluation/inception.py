@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from ganlab.cache import cache_dir
 from ganlab.errors import GanlabError, one_line
-from ganlab.evaluation.classifier import cache_dir
 from ganlab.rundir import atomic_path
 
 URL = "https://download.tensorflow.org/models/image/imagenet/inception-2015-12-05.tgz"

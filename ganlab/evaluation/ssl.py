@@ -27,10 +27,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ganlab.cache import cache_dir, cached_model
 from ganlab.errors import GanlabError
 from ganlab.evaluation import ssl_augment
-from ganlab.evaluation.classifier import _cache_unwritable, cache_dir
-from ganlab.rundir import save_model
 
 ARCHITECTURE_VERSION = 2  # bump whenever build_encoder(), ssl_augment or train() changes: it is part of the cache key
 #: Three stride-2 convolutions leave a 2x2 map of a 16x16 image.
@@ -60,21 +59,15 @@ def prepare(part, options: dict, log=print):
     images = images[np.sort(chosen)]
     digest = content_hash(images, settings)
     path = cache_dir() / f"ssl-{digest}.keras"
-    if path.is_file():
-        encoder = keras.models.load_model(path, compile=False)
-    else:
-        try:  # before training, so that a cache that cannot be written costs no training time
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise _cache_unwritable(path.parent, exc) from None
+
+    def train_logged():
         log(f"ganlab: training the ssl encoder on {len(images)} images for {settings['epochs']} epochs")
         start = time.perf_counter()
         encoder = train(images, settings)
-        try:
-            save_model(encoder, path)
-        except OSError as exc:
-            raise _cache_unwritable(path.parent, exc) from None
-        log(f"ganlab: ssl encoder trained in {time.perf_counter() - start:.0f} s, cached as {path}")
+        log(f"ganlab: ssl encoder trained in {time.perf_counter() - start:.0f} s, caching it as {path}")
+        return encoder
+
+    encoder = cached_model(path, train_logged)
     return Encoder(encoder, {"hash": digest, "file": str(path), "trained_on": len(images), **settings})
 
 

@@ -22,5 +22,5 @@ def test_a_cache_that_cannot_be_written_is_one_line_before_any_training(tmp_path
     monkeypatch.setenv("GANLAB_CACHE", str(not_a_folder / "sub"))
     monkeypatch.setattr(classifier, "train", lambda *a, **k: pytest.fail("trained before finding out"))
     images, labels = np.zeros((4, 12, 12, 1), np.uint8), np.arange(4)
-    with pytest.raises(GanlabError, match=r"cannot write ganlab's classifier cache .*; set GANLAB_CACHE to a folder"):
+    with pytest.raises(GanlabError, match=r"cannot write ganlab's cache .*; set GANLAB_CACHE to a folder"):
         classifier.load_or_train(images, labels)
