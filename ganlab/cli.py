@@ -128,7 +128,13 @@ def cmd_eval(args):
     from ganlab.evaluation.evaluate import evaluate, train_extractor
     from ganlab.evaluation.report import describe, table
 
-    options = {"weights": args.inception_weights, "resize": args.resize}
+    options = {"weights": args.inception_weights, "resize": args.resize or "clean"}
+    if args.extractor != "inception":
+        inception_flags = (("--inception-weights", args.inception_weights), ("--resize", args.resize))
+        given = [flag for flag, value in inception_flags if value]
+        if given:
+            raise GanlabError(f"{' and '.join(given)}: only for --extractor inception; remove it or add that flag")
+        options = {}
     if args.train_extractor:
         info = train_extractor(args.run_dir, registry, args.set, args.extractor, options)
         trained = f", trained on {info['trained_on']} images" if "trained_on" in info else ""
@@ -259,7 +265,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--resize",
         choices=("clean", "legacy"),
-        default="clean",
         help="inception only: clean (antialiased bicubic to 299 px, clean-fid's) or legacy (the graph's bilinear)",
     )
     p.add_argument(

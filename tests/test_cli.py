@@ -101,6 +101,10 @@ def test_list_and_check_do_not_import_tensorflow(argv):
         (("eval", "no/such/run"), "no/such/run: no such run directory"),
         (("eval", "--train-classifier", "no/such.yaml"), "no/such.yaml: no such run directory or recipe"),
         (("eval", "recipes"), "recipes: no recipe.yaml and generator.keras; evaluate a finished ganlab run"),
+        (
+            ("eval", "recipes", "--extractor", "ssl", "--resize", "legacy"),
+            "--resize: only for --extractor inception; remove it or add that flag",
+        ),
     ],
 )
 def test_eval_bad_target_is_one_line(args, message):
@@ -140,6 +144,14 @@ def test_counts_and_seeds_outside_what_the_libraries_take_are_one_line(argv, fla
     lines = capsys.readouterr().err.strip().splitlines()
     assert exited.value.code == 2 and len(lines) == 1
     assert f"error: argument {flag}: expected a whole number" in lines[0] and argv[argv.index(flag) + 1] in lines[0]
+
+
+def test_an_unknown_extractor_is_one_line_naming_the_known_ones(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["eval", "RUN", "--extractor", "vgg"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exited.value.code == 2 and len(lines) == 1
+    assert "argument --extractor: invalid choice: 'vgg' (choose from 'auto', 'classifier', 'ssl', 'inception')" in lines[0]
 
 
 def test_check_plugin_refuses_an_image_shape_that_cannot_fit_before_building_anything(capsys):
