@@ -89,7 +89,7 @@ def test_the_three_parts_are_disjoint():
     assert not (tags[0] & tags[1] or tags[0] & tags[2] or tags[1] & tags[2])
 
 
-def toy_recipe(reg, data, eval_every=1):
+def toy_recipe(reg, data, eval_every=1, **output):
     return validate(
         {
             "data": data,
@@ -97,7 +97,7 @@ def toy_recipe(reg, data, eval_every=1):
             "discriminator": {"name": "mlp", "hidden": [32]},
             "loss": "bce",
             "training": {"epochs": 2, "batch_size": 50, "latent_dim": 8},
-            "output": {"grid": 2, "eval_every": eval_every},
+            "output": {"grid": 2, "eval_every": eval_every, **output},
         },
         reg,
         source="quality.yaml",
@@ -210,3 +210,17 @@ def test_eval_records_the_best_quality_check_and_scores_the_best_generator(reg, 
     result = evaluate(kept, reg, n=20, log=lambda *_: None)
     assert result["best"] == record
     assert result["results"]["generator_best"] == result["results"]["generator"]
+
+
+def test_quality_checks_with_the_ssl_extractor_on_unlabelled_data(reg, tmp_path, monkeypatch, capsys):
+    from ganlab.callbacks.metrics_csv import read_rows
+    from ganlab.training.run import train
+
+    monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
+    recipe = toy_recipe(reg, {"name": "noise", "n": 200, "size": 16}, keep_best="kid")  # auto: no labels -> ssl
+    run_dir = train(recipe, out=tmp_path / "run")
+    assert "ssl extractor from 100 real images of noise" in capsys.readouterr().out
+    rows = read_rows(run_dir / "metrics.csv")
+    assert [bool(row["fid"]) and bool(row["kid_mean"]) for row in rows] == [True, True]
+    assert all(row["classifier_score"] == "" and row["classes_covered"] == "" for row in rows)
+    assert (run_dir / "generator_best.keras").is_file() and any((tmp_path / "cache").glob("ssl-*.keras"))
