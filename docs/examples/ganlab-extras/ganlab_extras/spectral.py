@@ -8,8 +8,9 @@ keeps D's gradients useful to G without batch norm or a gradient penalty.
 D: image -> [SNConv 3x3 -> LeakyReLU -> SNConv 4x4 stride 2 -> LeakyReLU]*n
    -> SNConv over the whole remaining map -> one logit; the filters double at each halving.
 
-The layer itself lives in :mod:`ganlab_extras.layers`, imported inside the builder,
-because defining a Keras layer class needs Keras at import time.
+Each convolution is wrapped in ganlab's ``SpectralNorm``, whose power iteration the engine
+advances in D's step only, so D stays frozen in G's step (docs/plugins.md, "Spectral
+normalisation"); it is imported inside the builder, because it needs Keras.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ def sn_conv(
     downsamples: int = 2,
     base_filters: int = 64,
     leaky_slope: float = 0.1,
-    power_iterations: int = 1,
 ):
     """Convolutional discriminator with spectral normalisation on every layer (SNGAN, Miyato et al. 2018).
 
@@ -35,22 +35,19 @@ def sn_conv(
         downsamples: stride-2 halvings; 28x28 images with 2 end on a 7x7 map.
         base_filters: filters of the first block; each later block has twice as many.
         leaky_slope: negative slope of the LeakyReLU after each convolution (0.1 in SNGAN).
-        power_iterations: power-iteration steps per training call to estimate each
-            kernel's largest singular value (1 suffices: the estimate carries over).
     """
     where = "discriminator sn_conv"
-    counts = (("downsamples", downsamples), ("base_filters", base_filters), ("power_iterations", power_iterations))
+    counts = (("downsamples", downsamples), ("base_filters", base_filters))
     for name, value in counts:
         if value < 1:
             raise GanlabError(f"{where}: {name} must be >= 1, found {value}")
     if leaky_slope < 0:
         raise GanlabError(f"{where}: leaky_slope must be >= 0, found {leaky_slope}")
     import keras
-
-    from ganlab_extras.layers import SpectralConv2D
+    from ganlab.training.spectral_norm import SpectralNorm
 
     def conv(filters, kernel_size, **kwargs):
-        return SpectralConv2D(filters, kernel_size, padding="same", power_iterations=power_iterations, **kwargs)
+        return SpectralNorm(keras.layers.Conv2D(filters, kernel_size, padding="same", **kwargs))
 
     images = keras.Input(shape=tuple(image_shape), name="images")
     x = images
@@ -59,5 +56,5 @@ def sn_conv(
             x = keras.layers.LeakyReLU(negative_slope=leaky_slope)(layer(x))
     # 'same' padding rounds up at each halving; one kernel covering the rest is SNGAN's dense layer.
     final = tuple(math.ceil(int(size) / 2**downsamples) for size in image_shape[:2])
-    x = SpectralConv2D(1, final, padding="valid", power_iterations=power_iterations, name="logit")(x)
+    x = SpectralNorm(keras.layers.Conv2D(1, final, padding="valid"), name="logit")(x)
     return keras.Model(images, keras.layers.Reshape((1,))(x), name="discriminator")

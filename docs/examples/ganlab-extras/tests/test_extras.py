@@ -83,27 +83,27 @@ def test_upsample_conv_refuses_sizes_it_cannot_reach():
 
 
 def test_sn_conv_kernels_have_spectral_norm_one():
+    from ganlab.training.spectral_norm import advance, spectral_norms
+
     d = sn_conv((16, 16, 1), base_filters=4)
-    layers = [layer for layer in d.layers if type(layer).__name__ == "SpectralConv2D"]
+    layers = spectral_norms(d)
     assert len(layers) == 5 and layers[-1].name == "logit"
-    images = np.random.default_rng(0).uniform(-1, 1, (8, 16, 16, 1)).astype(np.float32)
-    for _ in range(50):  # one power-iteration step per training call; the estimate carries over
-        d(images, training=True)
+    for _ in range(50):  # one power iteration per D step; the estimate carries over
+        advance(d)
     for layer in layers:
-        kernel = np.asarray(layer.kernel).reshape(-1, layer.filters)
+        kernel = np.asarray(layer.layer.kernel).reshape(-1, layer.layer.filters)
         sigma = float(layer.sigma())
         assert sigma == pytest.approx(np.linalg.svd(kernel, compute_uv=False)[0], rel=1e-2)
         assert np.linalg.svd(kernel / sigma, compute_uv=False)[0] == pytest.approx(1.0, rel=1e-2)
 
 
-def test_sn_conv_inference_leaves_the_estimate_alone():
+def test_sn_conv_calls_leave_the_estimate_alone():
     d = sn_conv((8, 8, 1), downsamples=1, base_filters=2)
     images = np.ones((2, 8, 8, 1), np.float32)
-    before = [np.asarray(layer.u) for layer in d.layers if hasattr(layer, "u")]
-    first, second = np.asarray(d(images)), np.asarray(d(images))
+    before = [np.asarray(v) for v in d.variables]
+    first, second = np.asarray(d(images, training=True)), np.asarray(d(images))
     np.testing.assert_array_equal(first, second)
-    after = [layer for layer in d.layers if hasattr(layer, "u")]
-    assert all(np.array_equal(b, np.asarray(layer.u)) for b, layer in zip(before, after))
+    assert all(np.array_equal(b, np.asarray(v)) for b, v in zip(before, d.variables))
 
 
 def test_csv_with_header_and_labels(digits_csv):
