@@ -20,9 +20,9 @@ def names(callbacks):
 
 
 def test_a_recipe_with_everything_on_gets_every_callback_in_order(reg, tmp_path):
-    base = tiny(reg, ema=0.9, steps=6, d_validation=0.25, early_stop=2)
+    base = tiny(reg, ema=0.9, steps=6, d_validation=0.25)
     output = {**base.data["output"], "eval_every": 1, "keep_best": "fid", "tensorboard": True}
-    data = {**base.data, "output": output}
+    data = {**base.data, "training": {**base.data["training"], "early_stop": 2}, "output": output}
     recipe = validate(data, reg, source="everything.yaml")
     model = build_model(recipe, (8, 8, 1))
     images = np.zeros((8, 8, 8, 1), np.uint8)
