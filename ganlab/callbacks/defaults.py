@@ -83,7 +83,7 @@ def default_callbacks(
         MetricsCSV(run_dir, initial_epoch=initial_epoch, initial_step=initial_step, health=health, best=keep),
         SampleGrids(
             run_dir, lambda: to_unit(model.sampler(grid_z, training=False), output_range), every=out["sample_every"],
-            final_epoch=epochs, initial_epoch=initial_epoch, cols=grid_cols,
+            final_epoch=epochs, initial_epoch=initial_epoch, cols=grid_cols, stopper=keep,
         ),
         LossPlot(run_dir),
     ]

@@ -23,9 +23,10 @@ class SampleGrids(keras.callbacks.Callback):
 
     def __init__(
         self, run_dir, generate, every: int = 1, final_epoch: int | None = None, initial_epoch: int = 0,
-        cols: int | None = None,
+        cols: int | None = None, stopper=None,
     ):
         super().__init__()
+        self.stopper = stopper  # KeepBest: a run it stops early ends with a grid, as one at final_epoch does
         self.files = RunDir(run_dir)
         self.generate, self.every, self.final_epoch, self.cols = generate, every, final_epoch, cols
         for epoch, path in self.files.sample_grids():
@@ -34,7 +35,8 @@ class SampleGrids(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1
-        if done % self.every == 0 or done == self.final_epoch:
+        stopped = self.stopper is not None and self.stopper.stopped
+        if done % self.every == 0 or done == self.final_epoch or stopped:
             save_png(self.files.sample_grid(done), self.generate(), self.cols)
 
     def on_train_end(self, logs=None):

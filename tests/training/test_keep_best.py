@@ -47,10 +47,11 @@ def script(monkeypatch):
     return use
 
 
-def recipe(reg, epochs, keep_best="fid", eval_every=1, **training):
-    base = tiny(reg, epochs=epochs, jit_compile=False, **training)
-    output = {**base.data["output"], "eval_every": eval_every, "keep_best": keep_best}
-    return validate({**base.data, "output": output}, reg, source="best.yaml")
+def recipe(reg, epochs, keep_best="fid", eval_every=1, early_stop=None, **training):
+    base = tiny(reg, epochs=epochs, jit_compile=False, **training).data
+    output = {**base["output"], "eval_every": eval_every, "keep_best": keep_best, "sample_every": 4}
+    training = {**base["training"], "early_stop": early_stop}
+    return validate({**base, "training": training, "output": output}, reg, source="best.yaml")
 
 
 def weights(path):
@@ -106,6 +107,7 @@ def test_early_stop_at_the_patience_and_a_resume_keeps_the_best_and_the_count(re
     assert judges.calls == 5 and len(read_rows(RunDir(straight).metrics)) == 5
     assert final_state(straight)[0]["epoch"] == 5 and RunDir(straight).generator.is_file()
     assert read_best(straight)["epoch"] == 2
+    assert [epoch for epoch, _ in RunDir(straight).sample_grids()] == [4, 5]  # the stop draws a last grid
 
     script(fids)
     run_dir = train(recipe(reg, 4, early_stop=3), out=tmp_path / "run")
