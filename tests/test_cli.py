@@ -151,7 +151,8 @@ def test_an_unknown_extractor_is_one_line_naming_the_known_ones(capsys):
         main(["eval", "RUN", "--extractor", "vgg"])
     lines = capsys.readouterr().err.strip().splitlines()
     assert exited.value.code == 2 and len(lines) == 1
-    assert "argument --extractor: invalid choice: 'vgg' (choose from 'auto', 'classifier', 'ssl', 'inception')" in lines[0]
+    known = "(choose from 'auto', 'classifier', 'ssl', 'inception')"
+    assert f"argument --extractor: invalid choice: 'vgg' {known}" in lines[0]
 
 
 def test_check_plugin_refuses_an_image_shape_that_cannot_fit_before_building_anything(capsys):

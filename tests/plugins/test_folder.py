@@ -249,7 +249,8 @@ def test_folder_recipe_trains_streamed_through_the_cli_skipping_a_bad_file(tmp_p
     for name in ("recipe.yaml", "metrics.csv", "real.png", "generator.keras"):
         assert (tmp_path / "run" / name).is_file(), name
     assert iio.imread(tmp_path / "run" / "real.png").ndim == 3  # an RGB grid of real images, decoded from the files
-    assert iio.imread(tmp_path / "run" / "samples" / "epoch_0001.png").shape[:2] == (2 * 16 + 1, 2 * 24 + 1)  # 2x2, 1 px apart
+    grid = iio.imread(tmp_path / "run" / "samples" / "epoch_0001.png")
+    assert grid.shape[:2] == (2 * 16 + 1, 2 * 24 + 1)  # 2x2, 1 px apart
 
 
 def test_folder_with_a_corrupt_file_stops_the_cli_with_one_line(tmp_path):
