@@ -74,7 +74,8 @@ def test_hook_register_generators(registry):
 
 def test_hook_register_discriminators(registry):
     results = registered_and_conforming(registry, "discriminator", "tiny", tiny_discriminator, ["width"])
-    assert [r.check for r in results] == ["parameters", "builds", "output", "gradients", "round trip"]
+    checks = ["parameters", "builds", "output", "gradients", "frozen in g step", "round trip"]
+    assert [r.check for r in results] == checks
 
 
 def test_hook_register_losses(registry):
