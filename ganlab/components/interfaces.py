@@ -96,6 +96,10 @@ class Loss:
     #: step also runs D on a real batch and calls ``g_loss(fake_logits, real_logits)``.
     g_needs_real: bool = False
 
+    #: A lazy penalty (computed every k D steps) needs D's update count: when True, the
+    #: engine calls ``penalty(..., step=D's optimizer iterations)``.
+    penalty_needs_step: bool = False
+
     def d_loss(self, real_logits, fake_logits):
         """D's loss on a batch of real outputs and a batch of fake outputs."""
         raise NotImplementedError
@@ -112,6 +116,8 @@ class Loss:
 
         Called inside D's gradient tape with the real and generated images of the D step;
         ``seed`` is a ``keras.random.SeedGenerator`` for any randomness (the run's seed,
-        saved in checkpoints, so that resumed runs stay exact).
+        saved in checkpoints, so that resumed runs stay exact). With ``penalty_needs_step``
+        it is also given ``step``, D's update count (a scalar tensor), e.g. to compute the
+        term every k steps, scaled by k, inside ``tf.cond``.
         """
         return None

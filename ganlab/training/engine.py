@@ -176,8 +176,7 @@ class AdversarialModel(keras.Model):
 
     def _step(self):
         """``step``, D's update count, for a loss whose ``penalty`` asks for it (``penalty_needs_step``)."""
-        wants = getattr(self.adversarial_loss, "penalty_needs_step", False)
-        return {"step": self.d_optimizer.iterations} if wants else {}
+        return {"step": self.d_optimizer.iterations} if self.adversarial_loss.penalty_needs_step else {}
 
     def _g_step(self, real, labels=None):
         loss = self.adversarial_loss
