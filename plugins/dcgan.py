@@ -12,7 +12,9 @@ weights drawn from N(0, 0.02). The number of doublings comes from the image size
 largest n for which height and width are 2**n times a start size of at least 3 (28 -> 7x7
 and 2 doublings, 32 -> 4x4 and 3, 64 -> 4x4 and 4). The Dense layers in brackets
 (``dense_units``) are not in the paper: they give the narrow, CPU-sized networks of
-recipes/dcgan_mnist.yaml the capacity they lacked (docs/results.md).
+recipes/dcgan_mnist.yaml the capacity they lacked (docs/results.md). ``spectral_norm``
+wraps every Conv2D and Dense of D in ganlab's ``SpectralNorm`` (Miyato et al. 2018), whose
+power iteration the engine advances in D's step only (docs/plugins.md).
 
 TensorFlow/Keras are imported inside the builders so that listing plugins stays fast.
 """
@@ -115,6 +117,7 @@ def dcgan_discriminator(
     batch_norm: bool = True,
     bn_momentum: Momentum = 0.9,
     dense_units: Units = 0,
+    spectral_norm: bool = False,
 ):
     """Convolutional discriminator: image -> strided Conv2D stack -> one logit (DCGAN).
 
@@ -132,6 +135,9 @@ def dcgan_discriminator(
         dense_units: width of a Dense -> LeakyReLU [-> Dropout] layer between the
             flattened last block and the logit; 0 is the paper's logit straight from the
             convolutions. A cheaper way to give D capacity than wider convolutions.
+        spectral_norm: divide the kernel of every Conv2D and Dense by its largest singular
+            value (SNGAN's D, without its residual blocks). Batch norm is allowed with it,
+            though SNGAN has none in D: set ``batch_norm: false`` for the paper's setting.
     """
     where = "discriminator dcgan"
     _check_common(where, base_filters, kernel_size, leaky_slope, bn_momentum, dense_units)
@@ -139,16 +145,23 @@ def dcgan_discriminator(
     doublings, _, _ = _doublings(where, image_shape)
     import keras
 
+    from ganlab.training.spectral_norm import SpectralNorm
+
+    def wrap(layer):
+        # The wrapper takes the layer's name: the conditional D finds its features as the input of "logit".
+        return SpectralNorm(layer, name=layer.name) if spectral_norm else layer
+
     images = keras.Input(shape=tuple(image_shape), name="images")
     x = images
     for i in range(doublings):
         momentum = bn_momentum if batch_norm and i > 0 else None
         conv = _conv(keras.layers.Conv2D, base_filters * 2**i, kernel_size, use_bias=momentum is None)
-        x = _block(x, conv, momentum, leaky_slope, dropout)
+        x = _block(x, wrap(conv), momentum, leaky_slope, dropout)
     x = keras.layers.Flatten()(x)
     if dense_units:
-        x = _block(x, keras.layers.Dense(dense_units, kernel_initializer=_init()), None, leaky_slope, dropout)
-    x = keras.layers.Dense(1, kernel_initializer=_init(), name="logit")(x)
+        dense = keras.layers.Dense(dense_units, kernel_initializer=_init())
+        x = _block(x, wrap(dense), None, leaky_slope, dropout)
+    x = wrap(keras.layers.Dense(1, kernel_initializer=_init(), name="logit"))(x)
     return keras.Model(images, x, name="discriminator")
 
 

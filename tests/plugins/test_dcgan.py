@@ -1,4 +1,5 @@
-"""The DCGAN generator and discriminator: shapes, ranges, sizes, validation, gradients, registration."""
+"""The DCGAN generator and discriminator: shapes, ranges, sizes, validation, gradients, registration,
+spectral normalisation in D, and a 64 px colour configuration through one train step."""
 
 import subprocess
 import sys
@@ -11,6 +12,10 @@ from ganlab import GanlabError
 from ganlab.components.kinds import KINDS
 from ganlab.components.loading import load_registry
 from ganlab.components.params import builder_params
+from ganlab.conformance.runner import ComponentCheck
+from ganlab.recipe.validate import validate
+from ganlab.training.assemble import build_model
+from ganlab.training.spectral_norm import spectral_norms
 from ganlab_plugins import dcgan
 
 IMAGE_SHAPE = (28, 28, 1)
@@ -56,12 +61,13 @@ def test_recipe_parameters_come_from_the_signatures():
         "batch_norm": True,
         "bn_momentum": 0.9,
         "dense_units": 0,
+        "spectral_norm": False,
     }
     assert [g[n].type_name for n in g] == [
         "int >= 1", "int >= 1", "bool", "float in (0, 1)", "float >= 0", "tanh|sigmoid", "int >= 0"
     ]
     assert [d[n].type_name for n in d] == [
-        "int >= 1", "int >= 1", "float >= 0", "float in [0, 1)", "bool", "float in (0, 1)", "int >= 0"
+        "int >= 1", "int >= 1", "float >= 0", "float in [0, 1)", "bool", "float in (0, 1)", "int >= 0", "bool"
     ]
     assert g["leaky_slope"].check(0) == 0.0 and isinstance(g["leaky_slope"].check(0), float)
 
@@ -165,6 +171,50 @@ def test_dense_units_add_one_hidden_dense_layer_to_either_player():
     assert kinds(d)[-5:] == ["Flatten", "Dense", "LeakyReLU", "HashDropout", "Dense"]
     assert g(np.zeros((2, 8), "float32")).shape == (2, 32, 32, 1)
     assert d(np.zeros((2, 32, 32, 1), "float32")).shape == (2, 1)
+
+
+def test_spectral_norm_wraps_every_convolution_and_dense_layer_of_d():
+    d = dcgan.dcgan_discriminator((32, 32, 3), base_filters=4, dense_units=8, spectral_norm=True, batch_norm=False)
+    wrapped = [type(layer.layer).__name__ for layer in spectral_norms(d)]
+    assert wrapped == ["Conv2D"] * 3 + ["Dense"] * 2
+    assert not {"Conv2D", "Dense", "BatchNormalization"} & set(kinds(d))
+    assert d.layers[-1] is d.get_layer("logit") and type(d.get_layer("logit")).__name__ == "SpectralNorm"
+    assert spectral_norms(dcgan.dcgan_discriminator((32, 32, 3), base_filters=4)) == []
+    with_bn = dcgan.dcgan_discriminator((32, 32, 3), base_filters=4, spectral_norm=True)  # allowed, not SNGAN's
+    assert kinds(with_bn).count("BatchNormalization") == 2 and len(spectral_norms(with_bn)) == 4
+
+
+def test_a_spectrally_normalised_d_honours_the_discriminator_contract():
+    component = load_registry().resolve("discriminator", "dcgan")
+    params = {"base_filters": 4, "spectral_norm": True, "batch_norm": False}
+    results = ComponentCheck(component, params, image_shape=(16, 16, 3), latent_dim=8).run()
+    assert [r.line() for r in results if not r.ok] == []
+    assert "frozen in g step" in {r.check for r in results}
+
+
+def test_64_px_colour_images_train_with_diffaugment_and_spectral_norm(reg):
+    """The 64 px configuration: four doublings from a 4x4 start in both players, one train step."""
+    models = {"name": "dcgan", "base_filters": 4}
+    recipe = validate(
+        {
+            "data": {"name": "noise", "n": 8},
+            "generator": models,
+            "discriminator": {**models, "spectral_norm": True, "batch_norm": False},
+            "loss": "hinge",
+            "training": {"epochs": 1, "batch_size": 4, "latent_dim": 8, "diffaugment": "color,translation,cutout"},
+        },
+        reg,
+        source="dcgan64.yaml",
+    )
+    model = build_model(recipe, (64, 64, 3), jit_compile=False)
+    g, d = model.generator, model.discriminator
+    assert model.options.diffaugment == ("color", "translation", "cutout")
+    assert layers_of(g, "Reshape")[0].output.shape[1:] == (4, 4, 32) and len(layers_of(g, "Conv2DTranspose")) == 4
+    assert g.output_shape == (None, 64, 64, 3) and len(spectral_norms(d)) == 5
+    us = [layer.u.numpy().copy() for layer in spectral_norms(d)]
+    logs = model.train_step(tf.random.uniform((4, 64, 64, 3), -1, 1, seed=0))
+    assert all(np.isfinite(float(value)) for value in logs.values())
+    assert all(not np.array_equal(u, layer.u.numpy()) for u, layer in zip(us, spectral_norms(d)))
 
 
 @pytest.mark.parametrize(
