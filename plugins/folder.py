@@ -11,10 +11,15 @@ fit in ``IN_MEMORY_BYTES`` are kept in memory from that pass; larger ones are de
 again as training streams them (``ganlab.ImageFiles``), a few batches at a time. An
 in-memory dataset's decoded array is cached under a hash of the files' contents and the
 decoding parameters (``ganlab_plugins.folder_cache``), so the next run skips the decoding.
+
+``subset`` picks its files from the sorted list before anything is decoded or hashed, so
+a 5,000-image subset of a 50,000-image folder reads 5,000 files, and the cache key, made
+of the chosen files' paths and contents, is the subset's own.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
@@ -38,6 +43,8 @@ IN_MEMORY_BYTES = 1 << 30
 SCAN_BATCH = 256
 #: Unreadable files named in the warning when they are skipped; the rest are counted.
 NAMED = 5
+#: Seed of ``subset``'s draw: fixed, so that a subset is the same files on every run and machine.
+SUBSET_SEED = 0
 
 
 @hookimpl
@@ -73,6 +80,7 @@ def image_folder(
     on_error: Literal["stop", "skip"] = "stop",
     in_memory: bool | Literal["auto"] = "auto",
     cache: bool = True,
+    subset: Annotated[int, AtLeast(1)] | None = None,
 ) -> ImageData:
     """A folder of PNG/JPEG images (8- or 16-bit, any mode), resized to gray, RGB or with alpha; labels from subfolders.
 
@@ -97,6 +105,10 @@ def image_folder(
         cache: keep an in-memory dataset's decoded images in ganlab's cache
             (``$GANLAB_CACHE`` or ``~/.ganlab/cache``), keyed by the files' contents and
             these parameters, and read them from there next time.
+        subset: use only this many images, drawn at random (seed 0, the same files every
+            run) before any is decoded; with ``labels``, an equal number from each class,
+            the remainder one more each from the first classes. A smaller subset's files
+            are among a larger one's. Null: every image.
     """
     folder = Path(path).expanduser()
     if not folder.is_dir():
@@ -110,8 +122,12 @@ def image_folder(
         raise GanlabError(problem)
     relative = _image_files(folder)
     classes = _classes(folder, relative) if labels else None
-    decoder = _Decoder(folder, relative, size, channels, fit, tuple(background))
-    return decoder.data(classes, on_error, in_memory, cache)
+    chosen = relative if subset is None else _subset(folder, relative, subset, labels)
+    decoder = _Decoder(folder, chosen, size, channels, fit, tuple(background))
+    data = decoder.data(classes, on_error, in_memory, cache)
+    if subset is None:
+        return data
+    return dataclasses.replace(data, description=f"{data.description}, a subset of {subset} of {len(relative)} files")
 
 
 def _image_files(folder: Path) -> list[tuple[str, ...]]:
@@ -145,6 +161,35 @@ def _classes(folder: Path, relative: list[tuple[str, ...]]) -> list[str]:
             "its class; move it, or set data.labels: false"
         )
     return sorted({parts[0] for parts in relative})
+
+
+def _subset(folder: Path, relative: list[tuple[str, ...]], n: int, labelled: bool) -> list[tuple[str, ...]]:
+    """``n`` of the files, in path order: per class (subfolder) if ``labelled``, else from all of them.
+
+    Each class gets ``n // classes`` files, the first ``n % classes`` classes one more; a
+    class's files are shuffled by a permutation drawn with ``SUBSET_SEED`` that does not
+    depend on ``n``, and its share is taken from the front, so smaller subsets nest in larger ones.
+    """
+    import numpy as np
+
+    if n > len(relative):
+        raise GanlabError(
+            f"data.subset: {n} images asked for, {folder} holds {len(relative)}; set a smaller subset, or null for all"
+        )
+    groups: dict[str, list] = {}
+    for parts in relative:  # sorted, so the classes come in sorted order
+        groups.setdefault(parts[0] if labelled else "", []).append(parts)
+    rng = np.random.default_rng(SUBSET_SEED)
+    chosen = []
+    for i, (name, files) in enumerate(groups.items()):
+        share = n // len(groups) + (i < n % len(groups))
+        if share > len(files):
+            raise GanlabError(
+                f"data.subset: {n} images take {share} from class '{name}', which holds {len(files)}; "
+                "set a smaller subset, or data.labels: false to draw from all images"
+            )
+        chosen += [files[j] for j in rng.permutation(len(files))[:share]]
+    return sorted(chosen)
 
 
 class _Decoder:

@@ -134,6 +134,62 @@ def test_folder_cache_keeps_skipped_files_out_and_still_warns(tmp_path, capsys, 
     assert len(list(cache_in_tmp.glob("*.npz"))) == 1
 
 
+def subset_names(data):
+    """The files a streamed dataset reads, relative to the folder ``d``."""
+    return [str(path).split("/d/")[1] for path in data.images.paths]
+
+
+def test_folder_subset_is_seeded_class_balanced_and_nested(tmp_path):
+    write_images(tmp_path / "d", n=7, shape=(4, 4, 3), classes=("a", "b", "c"))
+    every = ["/".join(parts) for parts in folder_plugin._image_files(tmp_path / "d")]
+    data = image_folder(str(tmp_path / "d"), labels=True, subset=8, in_memory=False)
+    assert len(data) == 8 and np.bincount(data.labels).tolist() == [3, 3, 2]  # the remainder to the first classes
+    assert "a subset of 8 of 21 files" in data.description
+    names = subset_names(data)
+    first = [name for c, k in zip("abc", (3, 3, 2)) for name in [n for n in every if n.startswith(c)][:k]]
+    assert names == sorted(names) and names != first  # drawn at random, kept in path order
+    assert subset_names(image_folder(str(tmp_path / "d"), labels=True, subset=8, in_memory=False)) == names
+    smaller = subset_names(image_folder(str(tmp_path / "d"), labels=True, subset=4, in_memory=False))
+    assert set(smaller) < set(names) and smaller != names[:4]  # nested, as documented, not a prefix
+    plain = image_folder(str(tmp_path / "d"), subset=5, in_memory=False)
+    assert len(plain) == 5 and plain.labels is None and subset_names(plain) != every[:5]
+    listed = [(c, f"{i:03d}.png") for c in "xyz" for i in range(100)]  # no files: the draw reads none
+    draws = [set(folder_plugin._subset(tmp_path, listed, n, labelled=True)) for n in (10, 40, 160)]
+    assert draws[0] < draws[1] < draws[2] and [sum(p[0] == "x" for p in d) for d in draws] == [4, 14, 54]
+
+
+def test_folder_subset_decodes_and_hashes_only_its_files(tmp_path, monkeypatch, cache_in_tmp):
+    write_images(tmp_path / "d", n=4, shape=(4, 4, 3), classes=("a", "b"))
+    chosen = folder_plugin._subset(tmp_path / "d", folder_plugin._image_files(tmp_path / "d"), 4, True)
+    for path in (tmp_path / "d").glob("*/*"):  # every other file is unreadable: on_error stop would say so
+        if tuple(path.relative_to(tmp_path / "d").parts) not in chosen:
+            path.write_bytes(b"not an image")
+    hashed = []
+    key = folder_plugin.folder_cache.path
+    monkeypatch.setattr(
+        folder_plugin.folder_cache, "path", lambda files, *rest: hashed.append(len(files)) or key(files, *rest)
+    )
+    data = image_folder(str(tmp_path / "d"), labels=True, subset=4)
+    assert len(data) == 4 and np.bincount(data.labels).tolist() == [2, 2] and hashed == [4]
+    again = image_folder(str(tmp_path / "d"), labels=True, subset=4)
+    assert np.array_equal(again.images, data.images) and len(list(cache_in_tmp.glob("*.npz"))) == 1
+    image_folder(str(tmp_path / "d"), labels=True, subset=2)  # another subset, another entry
+    assert len(list(cache_in_tmp.glob("*.npz"))) == 2
+
+
+def test_folder_subset_larger_than_the_folder_or_a_class_is_one_line(tmp_path):
+    write_images(tmp_path / "d", n=2, shape=(4, 4, 3), classes=("a", "b"))
+    write_images(tmp_path / "d", n=5, shape=(4, 4, 3), classes=("c",))
+    with pytest.raises(
+        GanlabError, match=r"^data.subset: 10 images asked for, .*d holds 9; set a smaller subset"
+    ) as err:
+        image_folder(str(tmp_path / "d"), subset=10)
+    assert len(err.value.lines) == 1
+    with pytest.raises(GanlabError, match=r"^data.subset: 9 images take 3 from class 'a', which holds 2; "):
+        image_folder(str(tmp_path / "d"), labels=True, subset=9)
+    assert len(image_folder(str(tmp_path / "d"), subset=9)) == 9
+
+
 def test_folder_cache_that_cannot_be_written_is_a_warning(tmp_path, monkeypatch, capsys):
     write_images(tmp_path / "d", n=1, classes=("a",))
     (tmp_path / "file").write_text("x")
