@@ -1,5 +1,6 @@
 """Each shipped recipe trains for a few steps through the CLI on the MNIST test split (as
-IDX files, or for a folder-of-images recipe as PNG files made from it)."""
+IDX files, or for a folder-of-images recipe as 48 PNG files made from it, all of them even
+where the recipe takes a subset)."""
 
 import imageio.v3 as iio
 import pytest
@@ -26,7 +27,8 @@ def data_settings(recipe, mnist_dir, tmp_path):
         folder.mkdir(parents=True, exist_ok=True)
         iio.imwrite(folder / f"{i:02d}.png", image[..., 0])
     size = ["--set", "data.size=[32,32]", "--set", "training.batch_size=8"]
-    return ["--set", f"data.path={tmp_path / 'images'}", *size, *smaller]
+    whole = ["--set", "data.subset=null"] if spec["data"].get("subset") else []  # a subset larger than the 48
+    return ["--set", f"data.path={tmp_path / 'images'}", *size, *whole, *smaller]
 
 
 def train_through_the_cli(recipe, args, capsys):
