@@ -12,7 +12,10 @@ from tests.conftest import ROOT, run_cli
 
 #: CPU-sized widths for the recipes of GPU-sized networks: the smoke test checks that the
 #: recipe composes and trains (one epoch of 6 steps), not the networks' size or its D steps.
-SMALLER = {"sngan": ["--set", "generator.width=16", "--set", "discriminator.width=16", "--set", "training.d_steps=1"]}
+SMALLER = {
+    "sngan": ["--set", "generator.width=16", "--set", "discriminator.width=16", "--set", "training.d_steps=1"]
+    + ["--set", "training.jit_compile=false"],  # XLA: tests/plugins/test_sngan.py
+}
 
 
 def data_settings(recipe, mnist_dir, tmp_path):
