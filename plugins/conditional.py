@@ -75,6 +75,10 @@ def conditional_discriminator(name, family, base):
         labels = keras.Input(shape=(), dtype="int32", name="labels")
         phi = features(images)
         embedding = keras.layers.Embedding(num_classes, phi.shape[-1], name="label_projection")
+        if params.get("spectral_norm"):  # a spectrally normalised body gets a normalised projection, as in SNGAN
+            from ganlab.training.spectral_norm import SpectralNorm
+
+            embedding = SpectralNorm(embedding, name="label_projection")
         projection = keras.layers.Dot(axes=1)([embedding(labels), phi])
         score = keras.layers.Add()([logit(phi), projection])
         return keras.Model([images, labels], score, name=f"conditional_{body.name}")

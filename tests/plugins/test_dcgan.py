@@ -294,3 +294,11 @@ def test_both_players_come_through_the_installed_entry_point():
         assert component.builder is builder
         assert (component.plugin, component.distribution) == ("dcgan", "ganlab")
         assert component.summary.startswith("Convolutional ")
+
+
+def test_a_spectrally_normalised_conditional_d_normalises_its_label_projection_too():
+    component = load_registry().resolve("discriminator", "cdcgan")
+    d = component.build(image_shape=(16, 16, 3), num_classes=3, base_filters=4, spectral_norm=True, batch_norm=False)
+    assert "Embedding" in [type(layer.layer).__name__ for layer in spectral_norms(d)]
+    plain = component.build(image_shape=(16, 16, 3), num_classes=3, base_filters=4)
+    assert spectral_norms(plain) == []
