@@ -248,6 +248,9 @@ def needs_problems(resolved) -> list[tuple[str, str]]:
         problems.append(
             ("output.keep_best", "needs output.eval_every > 0 (the quality checks it chooses the best at)")
         )
+    if out.get("keep_best") == "score" and out.get("extractor") == "ssl":
+        message = "score needs class probabilities, which the ssl extractor has not: keep fid or kid"
+        problems.append(("output.keep_best", message))
     if training.get("early_stop") is not None and "keep_best" in out and out["keep_best"] is None:
         problems.append(("training.early_stop", "needs output.keep_best (fid, kid or score: the metric it watches)"))
     if training.get("ada_target") is not None and not _augments(training.get("diffaugment", "reported")):

@@ -134,6 +134,7 @@ def test_early_stop_at_the_patience_and_a_resume_keeps_the_best_and_the_count(re
     [
         ({"keep_best": "fid"}, {}, "output.keep_best: needs output.eval_every > 0"),
         ({"eval_every": 1}, {"early_stop": 2}, "training.early_stop: needs output.keep_best"),
+        ({"eval_every": 1, "keep_best": "score", "extractor": "ssl"}, {}, "score needs class probabilities"),
     ],
 )
 def test_a_key_without_the_key_it_needs_is_one_line(reg, output, training, message):
