@@ -21,10 +21,10 @@ TensorFlow/Keras are imported inside the builders so that listing plugins stays 
 
 from __future__ import annotations
 
-import numbers
 from typing import Annotated, Literal
 
 from ganlab import AtLeast, GanlabError, Range, hookimpl
+from ganlab_plugins.geometry import doublings
 
 #: The range of G's pixels for each output activation; real images are scaled to match.
 OUTPUT_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
@@ -168,12 +168,7 @@ def dcgan_discriminator(
 def _doublings(where, image_shape):
     """``(n, start_h, start_w)``: the most stride-2 doublings from a start of >= 3 to the image."""
     shape = tuple(image_shape)
-    n = start_h = start_w = 0
-    if len(shape) == 3 and all(isinstance(d, numbers.Integral) and d >= 1 for d in shape):
-        height, width = shape[:2]
-        while all(size % 2 ** (n + 1) == 0 and size // 2 ** (n + 1) >= MIN_START for size in (height, width)):
-            n += 1
-        start_h, start_w = height // 2**n, width // 2**n
+    n, start_h, start_w = doublings(shape, MIN_START)
     ok = n >= 1 and max(start_h, start_w) <= MAX_START
     expected = (
         f"(height, width, channels) with height and width {MIN_START}..{MAX_START} times 2**n, n >= 1 (e.g. 28, 32, 64)"

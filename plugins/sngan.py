@@ -23,11 +23,11 @@ TensorFlow/Keras are imported inside the builders so that listing plugins stays 
 
 from __future__ import annotations
 
-import numbers
 from typing import Annotated
 
 from ganlab import AtLeast, GanlabError, hookimpl
 from ganlab_plugins.conditional import _signed
+from ganlab_plugins.geometry import doublings
 
 #: The start map's height and width: at least this, and at most twice it (or the image).
 MIN_START = 4
@@ -178,12 +178,7 @@ def _geometry(where, image_shape, width, max_width):
     _check(where, "width", width >= 1, ">= 1", width)
     _check(where, "max_width", max_width is None or max_width >= width, "null or >= width", max_width)
     shape = tuple(image_shape)
-    n = start_h = start_w = 0
-    if len(shape) == 3 and all(isinstance(d, numbers.Integral) and d >= 1 for d in shape):
-        height, width_px = shape[:2]
-        while all(size % 2 ** (n + 1) == 0 and size // 2 ** (n + 1) >= MIN_START for size in (height, width_px)):
-            n += 1
-        start_h, start_w = height // 2**n, width_px // 2**n
+    n, start_h, start_w = doublings(shape, MIN_START)
     ok = n >= 1 and max(start_h, start_w) < 2 * MIN_START
     expected = f"(height, width, channels), height and width {MIN_START}..{2 * MIN_START - 1} times 2**n, n >= 1 "
     _check(where, "image_shape", ok, expected + "(e.g. 32, 48, 64, 128)", shape)
