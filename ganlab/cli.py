@@ -123,9 +123,12 @@ def cmd_sample(args):
 def cmd_eval(args):
     registry = load_registry()
     if not os.path.exists(args.run_dir):
-        raise GanlabError(f"{args.run_dir}: no such run directory{' or recipe' if args.train_extractor else ''}")
+        either = " or recipe" if args.train_extractor or args.images else ""
+        raise GanlabError(f"{args.run_dir}: no such run directory{either}")
+    if args.images and not os.path.isfile(args.images):
+        raise GanlabError(f"--images {args.images}: no such file")
     import_tensorflow_quietly()
-    from ganlab.evaluation.evaluate import evaluate, train_extractor
+    from ganlab.evaluation.evaluate import evaluate, evaluate_images, train_extractor
     from ganlab.evaluation.report import describe, table
 
     options = {"weights": args.inception_weights, "resize": args.resize or "clean"}
@@ -141,9 +144,11 @@ def cmd_eval(args):
         emit(f"{describe(info)}: {info.get('file') or info.get('weights')}{trained}\n")
         emit(f"reference set: {info['reference']}\n")
         return
-    result = evaluate(
-        args.run_dir, registry, n=args.n, seed=args.seed, overrides=args.set, extractor=args.extractor, options=options
-    )
+    scoring = dict(n=args.n, seed=args.seed, overrides=args.set, extractor=args.extractor, options=options)
+    if args.images:
+        result = evaluate_images(args.images, args.run_dir, registry, **scoring)
+    else:
+        result = evaluate(args.run_dir, registry, **scoring)
     emit(table(result) + "\n")
 
 
@@ -246,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
         p,
         None,
         "samples to score (default: as many as there are reference images)",
-        "run directory written by ganlab run (or, with --train-extractor, a recipe)",
+        "run directory written by ganlab run (or, with --train-extractor or --images, a recipe)",
     )
     _add_set(p)
     p.add_argument(
@@ -266,6 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--resize",
         choices=("clean", "legacy"),
         help="inception only: clean (antialiased bicubic to 299 px, clean-fid's) or legacy (the graph's bilinear)",
+    )
+    p.add_argument(
+        "--images",
+        metavar="FILE.npz",
+        help="score these images (an .npz with 'images', uint8 or floats in [0, 1], and optional 'labels'; e.g. "
+        "another framework's samples) against the data of RUN_DIR or a recipe; results go to FILE.eval.json",
     )
     p.add_argument(
         "--train-extractor",

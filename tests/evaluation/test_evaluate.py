@@ -224,3 +224,43 @@ def test_quality_checks_with_the_ssl_extractor_on_unlabelled_data(reg, tmp_path,
     assert [bool(row["fid"]) and bool(row["kid_mean"]) for row in rows] == [True, True]
     assert all(row["classifier_score"] == "" and row["classes_covered"] == "" for row in rows)
     assert (run_dir / "generator_best.keras").is_file() and any((tmp_path / "cache").glob("ssl-*.keras"))
+
+
+def test_images_made_elsewhere_are_scored_like_a_runs_samples(reg, run_dir, tmp_path, monkeypatch):
+    from ganlab.evaluation.evaluate import evaluate_images
+    from ganlab.evaluation.judge import split_real
+
+    monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
+    data = toy_plugins.noise_images(n=400, size=28, classes=9)  # the run's data: real images as "samples"
+    images, labels = split_real(data)[0]
+    np.savez(tmp_path / "theirs.npz", images=images[:80], labels=labels[:80])
+    result = evaluate_images(tmp_path / "theirs.npz", run_dir, reg, n=50, log=lambda *_: None)
+    rows = result["results"]
+    assert set(rows) == {"real_baseline", "theirs"} and result["images"] == str(tmp_path / "theirs.npz")
+    assert rows["theirs"]["mean_class_accuracy"] > 0.9  # real images of known classes, labelled right
+    noise = np.random.default_rng(0).random((60, 28, 28, 1))
+    np.savez(tmp_path / "noise.npz", images=noise)
+    far = evaluate_images(tmp_path / "noise.npz", run_dir, reg, log=lambda *_: None)
+    assert far["n"] == 60 and far["results"]["noise"]["fid"] > 3 * rows["theirs"]["fid"]
+    assert "mean_class_accuracy" not in far["results"]["noise"]  # no labels given
+    stored = json.loads((tmp_path / "theirs.eval.json").read_text())[-1]
+    assert stored["results"]["theirs"]["fid"] == rows["theirs"]["fid"]
+
+
+@pytest.mark.parametrize(
+    "arrays, n, message",
+    [
+        ({"images": np.zeros((20, 16, 16, 1), np.uint8)}, None, r"shape \(16, 16, 1\), but .* has \(28, 28, 1\)"),
+        ({"images": np.full((20, 28, 28, 1), 2.0)}, None, "must be uint8 .* or finite floats in"),
+        ({"pixels": np.zeros((20, 28, 28, 1), np.uint8)}, None, "expected an array 'images'.*found pixels"),
+        ({"images": np.zeros((20, 28, 28, 1), np.uint8)}, 30, "-n 30: .* holds only 20 images"),
+    ],
+)
+def test_images_that_cannot_be_scored_are_one_line(reg, run_dir, tmp_path, monkeypatch, arrays, n, message):
+    from ganlab.evaluation.evaluate import evaluate_images
+
+    monkeypatch.setenv("GANLAB_CACHE", str(tmp_path / "cache"))
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(GanlabError, match=message) as raised:
+        evaluate_images(tmp_path / "bad.npz", run_dir, reg, n=n, log=lambda *_: None)
+    assert "\n" not in str(raised.value) and not (tmp_path / "bad.eval.json").exists()
