@@ -1,8 +1,9 @@
 """ganlab: a pluggable GAN framework on TensorFlow 2 and Keras 3.
 
-The public names a plugin author imports live here. Importing ``ganlab`` is cheap: it
-does not import TensorFlow, and it does not load plugins (call
-:func:`ganlab.components.loading.load_registry` for that).
+The public names a plugin author imports live here, and the Python API (``train``,
+``load_run``, ``Run``: ``ganlab.api``, docs/api.md). Importing ``ganlab`` is cheap: it does
+not import TensorFlow, and it does not load plugins (call
+:func:`ganlab.components.loading.load_registry` for that); the API is imported on first use.
 """
 
 import pluggy
@@ -35,4 +36,22 @@ __all__ = [
     "Length",
     "params_rule",
     "GanlabError",
+    "train",
+    "load_run",
+    "Run",
 ]
+
+#: The Python API's names, imported from ``ganlab.api`` when first asked for.
+_API = ("train", "load_run", "Run")
+
+
+def __getattr__(name):
+    if name in _API:
+        from ganlab import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'ganlab' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_API])

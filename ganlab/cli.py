@@ -1,8 +1,10 @@
-"""The ``ganlab`` command line: ``run``, ``list``, ``check``, ``sample``, ``eval``, ``bench``, ``check-plugin``.
+"""The ``ganlab`` command line: ``run``, ``list``, ``check``, ``sample``, ``interpolate``, ``eval``, ``bench``,
+``check-plugin``.
 
-Bad input ends in one line per problem on stderr and exit status 2, never a traceback.
-TensorFlow is imported only by the commands that run models (run, sample, eval, bench,
-check-plugin), and only after their input has been checked.
+``run``, ``sample``, ``interpolate`` and ``eval`` are thin wrappers around the Python API
+(``ganlab.api``). Bad input ends in one line per problem on stderr and exit status 2, never a
+traceback. TensorFlow is imported only by the commands that run models (run, sample,
+interpolate, eval, bench, check-plugin), and only after their input has been checked.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time
 
 STARTED = time.perf_counter()  # for "time to first step" in ganlab bench: taken before ganlab's own imports
 
-from ganlab import __version__  # noqa: E402
+from ganlab import __version__, api  # noqa: E402
 from ganlab.components import listing  # noqa: E402
 from ganlab.components.kinds import KINDS  # noqa: E402
 from ganlab.components.loading import load_registry  # noqa: E402
@@ -93,62 +95,42 @@ def _check_plugin_images_fit(image_shape):
 
 
 def cmd_run(args):
-    registry = load_registry()
     if args.resume:
         if args.recipe:
             raise GanlabError("ganlab run: give either RECIPE or --resume RUN_DIR, not both")
-        import_tensorflow_quietly()
-        from ganlab.training.run import resume
-
-        resume(args.resume, registry, args.set)
+        api.resume(args.resume, args.set)
         return
     if not args.recipe:
         raise GanlabError(
             "ganlab run: missing RECIPE (a YAML file such as recipes/vanilla_mnist.yaml), or use --resume RUN_DIR"
         )
-    recipe = load_recipe(args.recipe, registry, args.set)
-    import_tensorflow_quietly()
-    from ganlab.training.run import train
-
-    train(recipe, out=args.out)
+    api.train(args.recipe, args.set, out=args.out)
 
 
 def cmd_sample(args):
-    from ganlab.sampling import sample
+    run = api.load_run(args.run_dir)
+    run.sample(args.n, seed=args.seed, label=args.label, truncation=args.truncation, output=args.output)
 
-    import_tensorflow_quietly()
-    sample(args.run_dir, args.output, n=args.n, seed=args.seed, label=args.label)
+
+def cmd_interpolate(args):
+    run = api.load_run(args.run_dir)
+    run.interpolate(
+        args.points, args.frames, seed=args.seed, label=args.label, truncation=args.truncation, output=args.output,
+        fps=args.fps,
+    )
 
 
 def cmd_eval(args):
-    registry = load_registry()
-    if not os.path.exists(args.run_dir):
-        either = " or recipe" if args.train_extractor or args.images else ""
-        raise GanlabError(f"{args.run_dir}: no such run directory{either}")
-    if args.images and not os.path.isfile(args.images):
-        raise GanlabError(f"--images {args.images}: no such file")
-    import_tensorflow_quietly()
-    from ganlab.evaluation.evaluate import evaluate, evaluate_images, train_extractor
     from ganlab.evaluation.report import describe, table
 
-    options = {"weights": args.inception_weights, "resize": args.resize or "clean"}
-    if args.extractor != "inception":
-        inception_flags = (("--inception-weights", args.inception_weights), ("--resize", args.resize))
-        given = [flag for flag, value in inception_flags if value]
-        if given:
-            raise GanlabError(f"{' and '.join(given)}: only for --extractor inception; remove it or add that flag")
-        options = {}
+    extractor = dict(extractor=args.extractor, inception_weights=args.inception_weights, resize=args.resize)
     if args.train_extractor:
-        info = train_extractor(args.run_dir, registry, args.set, args.extractor, options)
+        info = api.train_extractor(args.run_dir, overrides=args.set, **extractor)
         trained = f", trained on {info['trained_on']} images" if "trained_on" in info else ""
         emit(f"{describe(info)}: {info.get('file') or info.get('weights')}{trained}\n")
         emit(f"reference set: {info['reference']}\n")
         return
-    scoring = dict(n=args.n, seed=args.seed, overrides=args.set, extractor=args.extractor, options=options)
-    if args.images:
-        result = evaluate_images(args.images, args.run_dir, registry, **scoring)
-    else:
-        result = evaluate(args.run_dir, registry, **scoring)
+    result = api.evaluate(args.run_dir, n=args.n, seed=args.seed, images=args.images, overrides=args.set, **extractor)
     emit(table(result) + "\n")
 
 
@@ -186,6 +168,20 @@ def _add_draw(p, n_default, n_help, run_dir_help="run directory written by ganla
     p.add_argument("run_dir", metavar="RUN_DIR", help=run_dir_help)
     p.add_argument("-n", type=positive_int, default=n_default, help=n_help)
     p.add_argument("--seed", type=whole(0, MAX_SEED), default=0, help="seed for z, 0 to 2**32-1 (default 0)")
+
+
+def _add_truncation(p):
+    p.add_argument(
+        "--truncation",
+        type=float,
+        metavar="PSI",
+        help="move z towards the mean latent by this factor, 0 to 1: less diversity, fewer odd images "
+        "(default: none)",
+    )
+
+
+#: ``interpolate --points`` and ``--frames``: far beyond any useful animation, and the count stays an integer.
+MAX_WALK = 10_000
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -239,7 +235,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="conditional runs: draw every image of class K (default: the classes in turn)",
     )
+    _add_truncation(p)
     p.set_defaults(func=cmd_sample)
+
+    p = commands.add_parser(
+        "interpolate",
+        help="animate a walk through G's latent space",
+        description="Draw a closed walk through K random z (spherical interpolation) as a GIF or MP4.",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="run directory written by ganlab run")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="a .gif, or an .mp4 (needs imageio[ffmpeg])")
+    p.add_argument("--points", type=whole(2, MAX_WALK), default=4, metavar="K", help="z the walk passes (default 4)")
+    p.add_argument(
+        "--frames", type=whole(1, MAX_WALK), default=16, metavar="F", help="frames from one z to the next (default 16)"
+    )
+    p.add_argument("--seed", type=whole(0, MAX_SEED), default=0, help="seed for the walk's z, 0 to 2**32-1 (default 0)")
+    p.add_argument("--label", type=int, metavar="L", help="conditional runs (required there): the class to show")
+    _add_truncation(p)
+    p.add_argument("--fps", type=whole(1, 100), default=12, help="frames per second, 1 to 100 (default 12)")
+    p.set_defaults(func=cmd_interpolate)
 
     p = commands.add_parser(
         "eval",

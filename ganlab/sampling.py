@@ -1,12 +1,18 @@
 """Drawing images from a generator: the fixed z of sample grids, labels for a conditional
-G, images in [0, 1], and ``ganlab sample``.
+G, truncation, images in [0, 1], and ``ganlab sample`` (``Run.sample`` in the Python API).
 
 A conditional run's generator also takes labels: ``label`` draws every image of that
 class, and without it the labels cycle through the classes (0, 1, ..., K-1, 0, ...).
+
+Truncation (``psi`` in [0, 1]) moves z towards the mean latent before G sees it: psi 1 is
+no change, psi 0 draws every image from the mean z. Smaller psi trades diversity for
+fidelity: the z far from the mean, where G saw few samples in training, are drawn less.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import numbers
 import sys
 from pathlib import Path
 
@@ -37,16 +43,51 @@ def cycling_labels(n, classes):
     return np.arange(n, dtype=np.int32) % classes
 
 
-def draw(generator, n, latent_dim, noise, output_range, seed, batch=500, labels=None):
-    """n images in [0, 1] from G for the fixed z of ``fixed_z``, in batches; ``labels`` for a conditional G."""
-    z = fixed_z(latent_dim, n, noise, seed)
+def draw(generator, n, latent_dim, noise, output_range, seed, batch=500, labels=None, truncation=None, modes=0):
+    """n images in [0, 1] from G for the fixed z of ``fixed_z``, in batches; ``labels`` for a conditional G.
+
+    ``truncation`` (psi, None: none) moves z towards the mean latent, keeping its first
+    ``modes`` entries (InfoGAN's mode choice), as ``truncate`` does.
+    """
+    z = truncate(fixed_z(latent_dim, n, noise, seed), truncation, modes)
+    return generate(generator, z, output_range, labels, batch)
+
+
+def generate(generator, z, output_range, labels=None, batch=500):
+    """G(z) in [0, 1], in batches of ``batch``; ``labels`` (one per row of z) for a conditional G."""
     labels = None if labels is None else np.asarray(labels, np.int32)
 
     def inputs(i):
         return z[i : i + batch] if labels is None else [z[i : i + batch], labels[i : i + batch]]
 
-    images = np.concatenate([np.asarray(generator(inputs(i), training=False)) for i in range(0, n, batch)])
+    images = np.concatenate([np.asarray(generator(inputs(i), training=False)) for i in range(0, len(z), batch)])
     return to_unit(images, output_range)
+
+
+def truncate(z, psi, modes=0):
+    """z moved towards the mean latent: ``mean + psi * (z - mean)``; None leaves z as it is.
+
+    Both of ganlab's noises, N(0, I) and U(-1, 1), have their mean at 0, so this scales z
+    by psi. The first ``modes`` entries are kept: with ``training.info_modes`` they choose
+    the InfoGAN mode by their argmax (``LatentModes``), a choice between modes, not a
+    distance from the mean, and psi 0 would otherwise send every image to mode 0.
+    """
+    if psi is None:
+        return z
+    z = np.array(z, np.float32)
+    z[:, modes:] *= np.float32(psi)
+    return z
+
+
+def check_truncation(psi, flag="--truncation"):
+    """Refuse a psi that is not a number from 0 to 1 (None: no truncation)."""
+    if psi is None:
+        return
+    number = isinstance(psi, numbers.Real) and not isinstance(psi, bool)
+    if not number or not 0 <= psi <= 1:
+        raise GanlabError(
+            f"{flag} {psi}: psi must be a number from 0 (every image from the mean z) to 1 (no truncation)"
+        )
 
 
 def grid_inputs(latent_dim, grid, noise, seed, classes=None):
@@ -64,7 +105,6 @@ def fixed_z(latent_dim, n, noise, seed):
     if noise == "uniform":
         return rng.uniform(-1.0, 1.0, (n, latent_dim)).astype(np.float32)
     return rng.standard_normal((n, latent_dim)).astype(np.float32)
-
 
 
 def check_seed(seed, flag="--seed"):
@@ -149,27 +189,25 @@ def _from_checkpoint(run_dir, files, registry):
     return found
 
 
-def sample(run_dir, output, n=64, seed=0, label=None, registry=None):
-    """Write ``n`` samples as a PNG grid, or as an ``.npz`` of float32 images in [0, 1].
+@dataclasses.dataclass
+class Source:
+    """What drawing from a run needs besides G: read from its recipe.yaml, the request checked."""
 
-    ``registry`` builds G when it is drawn from a checkpoint (default: ``load_registry()``).
+    latent_dim: int
+    noise: str
+    modes: int  # training.info_modes: z's first entries that choose an InfoGAN mode
+    output_range: tuple
+    classes: int | None  # a conditional run's class count
 
-    The ``.npz`` of a conditional run also holds ``labels``, the class each image was drawn for.
-    """
-    run_dir, output = Path(run_dir), Path(output)
-    if n < 1:
-        raise GanlabError(f"-n {n}: the number of images must be at least 1")
+
+def source(run_dir, seed=0, label=None, truncation=None) -> Source:
+    """Check a request to draw from ``run_dir`` (seed, label, psi) against its recipe.yaml, before G is loaded."""
     check_seed(seed)
-    if output.suffix.lower() not in (".png", ".npz"):
-        raise GanlabError(f"-o {output}: write a .png grid or an .npz array file")
-    files = RunDir(run_dir)
-    recipe_path = files.recipe
+    check_truncation(truncation)
+    recipe_path = RunDir(run_dir).recipe
     if not recipe_path.is_file():
         raise GanlabError(f"{run_dir}: no {recipe_path.name}; is it a ganlab run directory?")
-    if not output.parent.is_dir():
-        raise GanlabError(f"-o {output}: folder {output.parent} does not exist")
     training = read_stored_recipe(recipe_path)["training"]
-
     classes = stored_num_classes(recipe_path)
     if label is not None and classes is None:
         raise GanlabError(
@@ -177,18 +215,56 @@ def sample(run_dir, output, n=64, seed=0, label=None, registry=None):
         )
     if label is not None and not 0 <= label < classes:
         raise GanlabError(f"--label {label}: {run_dir} has classes 0 to {classes - 1}")
-    generator = generators(run_dir, registry, extra=False)["generator"]
-    check_memory(n, generator.output_shape[1:], training["latent_dim"])
+    return Source(
+        training["latent_dim"], training["noise"], training.get("info_modes") or 0,
+        stored_output_range(recipe_path), classes,
+    )
+
+
+def check_output(output, suffixes, wanted):
+    """Refuse an output file with another suffix (``wanted`` says what to write) or in a missing folder."""
+    output = Path(output)
+    if output.suffix.lower() not in suffixes:
+        raise GanlabError(f"-o {output}: {wanted}")
+    if not output.parent.is_dir():
+        raise GanlabError(f"-o {output}: folder {output.parent} does not exist")
+
+
+def sample(run_dir, output=None, n=64, seed=0, label=None, registry=None, truncation=None, load=None):
+    """``n`` images in [0, 1], (n, height, width, channels); with ``output``, also written as a
+    PNG grid, or as an ``.npz`` of float32 images (and, for a conditional run, ``labels``).
+
+    ``load`` returns G (called once the request is checked; default: ``generators``, which
+    builds G from a checkpoint with ``registry`` when the run stopped before its final save).
+    """
+    run_dir = Path(run_dir)
+    if n < 1:
+        raise GanlabError(f"-n {n}: the number of images must be at least 1")
+    if output is not None:
+        check_output(output, (".png", ".npz"), "write a .png grid or an .npz array file")
+    drawn_from = source(run_dir, seed, label, truncation)
+    generator = load() if load else generators(run_dir, registry, extra=False)["generator"]
+    check_memory(n, generator.output_shape[1:], drawn_from.latent_dim)
     labels, drawn = None, ""
     if label is not None:
         labels, drawn = np.full(n, label, np.int32), f" of class {label}"
-    elif classes is not None:
+    elif drawn_from.classes is not None:
+        classes = drawn_from.classes
         labels, drawn = cycling_labels(n, classes), f" of classes 0..{classes - 1} in turn"
-    output_range = stored_output_range(recipe_path)
     try:
-        images = draw(generator, n, training["latent_dim"], training["noise"], output_range, seed, labels=labels)
+        images = draw(
+            generator, n, drawn_from.latent_dim, drawn_from.noise, drawn_from.output_range, seed, labels=labels,
+            truncation=truncation, modes=drawn_from.modes,
+        )
     except MemoryError:
         raise GanlabError(f"-n {n}: out of memory while drawing {n} images; draw fewer") from None
+    if output is not None:
+        _write(Path(output), images, labels)
+        print(f"ganlab: wrote {n} samples{drawn} to {output}")
+    return images
+
+
+def _write(output, images, labels):
     try:
         if output.suffix.lower() == ".npz":
             with atomic_path(output) as tmp, open(tmp, "wb") as f:
@@ -197,4 +273,3 @@ def sample(run_dir, output, n=64, seed=0, label=None, registry=None):
             save_png(output, images)
     except OSError as exc:
         raise GanlabError(f"-o {output}: cannot write it ({exc.strerror or exc}); choose another file") from None
-    print(f"ganlab: wrote {n} samples{drawn} to {output}")
