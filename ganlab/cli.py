@@ -37,6 +37,7 @@ from ganlab.console import (  # noqa: E402
 from ganlab.errors import GanlabError  # noqa: E402
 from ganlab.evaluation.extractors import AUTO  # noqa: E402
 from ganlab.evaluation.extractors import NAMES as EXTRACTOR_NAMES  # noqa: E402
+from ganlab.export import FORMATS  # noqa: E402
 from ganlab.recipe.schema import MAX_LATENT_DIM, MAX_SEED  # noqa: E402  (flags take the recipe's ranges)
 from ganlab.recipe.validate import load_recipe  # noqa: E402
 
@@ -144,6 +145,15 @@ def cmd_bench(args):
 
     result = bench(recipe, steps=args.steps, started=STARTED)
     emit((json.dumps(result, indent=2) if args.json else report(result)) + "\n")
+
+
+def cmd_export(args):
+    from ganlab.export import check, export_run, metadata_path
+
+    check(args.run_dir, args.format, args.output)  # bad flags and missing extras before TensorFlow loads
+    import_tensorflow_quietly()
+    path = export_run(args.run_dir, args.format, args.output)
+    emit(f"ganlab: wrote {path} and {metadata_path(path).name} beside it\n")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -350,6 +360,23 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"length of z for the generators, 1 to {MAX_LATENT_DIM:,} (default 100)",
     )
     p.set_defaults(func=cmd_check_plugin)
+
+    p = commands.add_parser(
+        "export",
+        help="export a run's generator as SavedModel, ONNX or LiteRT",
+        description="Write a run's generator (EMA weights if the run had EMA) in a format that runs without ganlab, "
+        "checked against the Keras generator on the same z, with a JSON file of its inputs, output range and "
+        "provenance beside it.",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="run directory written by ganlab run")
+    p.add_argument("--format", required=True, choices=FORMATS, help="what to write")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="where (default RUN_DIR/export/generator.onnx, generator.tflite or the folder generator_savedmodel)",
+    )
+    p.set_defaults(func=cmd_export)
     return parser
 
 

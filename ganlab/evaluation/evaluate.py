@@ -20,6 +20,7 @@ from ganlab.evaluation.extractors import AUTO
 from ganlab.evaluation.judge import Judge
 from ganlab.evaluation.report import append_result
 from ganlab.evaluation.scores import conditional_score
+from ganlab.model_card import write_model_card
 from ganlab.recipe.validate import load_recipe
 from ganlab.rundir import (
     RunDir,
@@ -80,6 +81,7 @@ def evaluate(run_dir, registry, n=None, seed=0, overrides=(), extractor=AUTO, op
         rows[name] = _row(judge, *judge.extract(images), labels, classes, seed)
     result = _result(judge, n, seed, rows, ema=training["ema"], num_classes=run_classes, best=read_best(run_dir))
     _append(files.eval_results, result)
+    write_model_card(run_dir)  # the card shows every evaluation
     return result
 
 

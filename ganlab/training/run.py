@@ -21,6 +21,7 @@ from ganlab.components.loading import load_registry
 from ganlab.errors import GanlabError, TrainingDiverged
 from ganlab.evaluation.judge import Judge
 from ganlab.images import save_png
+from ganlab.model_card import write_model_card
 from ganlab.recipe.validate import load_recipe
 from ganlab.rundir import RunDir, read_stored_recipe, remove_leftovers, save_model, write_recipe
 from ganlab.runlock import acquire, new_run_dir, release_new
@@ -210,6 +211,7 @@ def _train(recipe, run_dir, data, resume_from, placement):
             where = f"the last good checkpoint is {kept[0]}" if kept else "no checkpoint was written before it"
             raise TrainingDiverged(f"{key} became {value} at step {step}: training stopped; {where}")
         _save_generators(model, files)
+        write_model_card(run_dir)
     print(f"ganlab: done: {run_dir}", flush=True)
 
 
