@@ -7,8 +7,8 @@ generator takes the labels as its second input. The artefact is written to a tem
 run with its own runtime on a few z and compared with the Keras generator (``TOLERANCE``), and
 only then moved into place, so a failed export leaves an older artefact as it was.
 
-Importing this package does not import TensorFlow: ``check`` refuses bad flags and missing
-optional packages first, in one line each.
+Importing this package imports neither TensorFlow nor numpy (the CLI reads ``FORMATS``);
+``check`` refuses bad flags and missing optional packages first, in one line each.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from ganlab import __version__
 from ganlab.errors import GanlabError, one_line
@@ -103,6 +101,8 @@ def export_run(run_dir, fmt: str, output=None, registry=None) -> Path:
     The metadata JSON (``metadata_path``) beside it records the inputs, the latent size and noise,
     the output range and layout, the classes, the export check and the run's provenance.
     """
+    import numpy as np
+
     from ganlab.sampling import cycling_labels, fixed_z, generators
 
     run_dir = Path(run_dir)
