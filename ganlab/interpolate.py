@@ -28,10 +28,10 @@ FFMPEG_MISSING = "writing .mp4 needs imageio's ffmpeg plugin: pip install imagei
 
 
 def slerp(a, b, t):
-    """Points at fractions ``t`` (1-D) of the great-circle arc from row vector ``a`` to ``b``, one row per t.
-
-    The norm changes linearly from |a| to |b| on the way; (nearly) parallel a and b fall back
-    to the straight line, where the arc is one.
+    """Spherical interpolation from vector ``a`` to ``b`` at fractions ``t`` (1-D), one row per t
+    (Shoemake 1985). For a and b of one norm, as Gaussian z of many entries nearly are, the
+    points lie on the great circle through them, at equal angles for equal steps of t.
+    (Nearly) parallel a and b fall back to the straight line, which is then the arc.
     """
     a, b, t = np.asarray(a, np.float64), np.asarray(b, np.float64), np.asarray(t, np.float64)[:, None]
     cos = np.dot(a, b) / max(np.linalg.norm(a) * np.linalg.norm(b), np.finfo(np.float64).tiny)

@@ -146,3 +146,38 @@ def test_a_run_with_a_damaged_recipe_or_generator_is_one_line(run_dir, tmp_path)
     recipe.write_text(recipe.read_text()[:40])
     with pytest.raises(GanlabError, match=r"recipe.yaml is damaged \("):
         sample(copy, tmp_path / "x.png")
+
+
+def test_truncation_moves_z_towards_the_mean_and_keeps_the_infogan_mode_entries():
+    from ganlab.sampling import fixed_z, truncate
+
+    z = fixed_z(5, 4, "normal", 0)
+    kept = z.copy()
+    assert truncate(z, None) is z
+    np.testing.assert_array_equal(truncate(z, 1.0), z)
+    half = truncate(z, 0.5, modes=2)
+    np.testing.assert_array_equal(half[:, :2], z[:, :2])  # the argmax that chooses a mode is left alone
+    np.testing.assert_allclose(half[:, 2:], 0.5 * z[:, 2:])
+    np.testing.assert_array_equal(truncate(z, 0.0)[:, 1:], 0.0 * z[:, 1:])
+    np.testing.assert_array_equal(z, kept)  # a copy, not in place
+
+
+@pytest.mark.parametrize("psi", [1.01, -0.5, float("nan"), True, "0.5"])
+def test_psi_outside_0_to_1_is_one_line(psi):
+    from ganlab import GanlabError
+    from ganlab.sampling import check_truncation
+
+    with pytest.raises(GanlabError, match=r"^--truncation .*: psi must be a number from 0 \(every image from the mean"):
+        check_truncation(psi)
+
+
+def test_sample_truncation_zero_draws_the_mean_image_for_every_z(run_dir, tmp_path):
+    from ganlab.cli import main
+    from ganlab.sampling import sample
+
+    for name, psi in (("mean.npz", "0"), ("full.npz", "1")):
+        assert main(["sample", str(run_dir), "-n", "5", "--truncation", psi, "-o", str(tmp_path / name)]) == 0
+    mean, full = (np.load(tmp_path / name)["images"] for name in ("mean.npz", "full.npz"))
+    np.testing.assert_array_equal(mean, np.repeat(mean[:1], 5, axis=0))
+    np.testing.assert_array_equal(full, sample(run_dir, n=5))  # psi 1 is no truncation
+    assert np.ptp(full, axis=0).max() > 0
