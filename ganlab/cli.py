@@ -141,8 +141,12 @@ def cmd_bench(args):
         overrides.append(f"training.batch_size={args.batch_size}")
     recipe = load_recipe(args.recipe, load_registry(), overrides)
     import_tensorflow_quietly()
-    from ganlab.bench import bench, report
+    from ganlab.bench import bench, compare, compare_report, report
 
+    if args.compare:
+        result = compare(recipe, steps=args.steps)
+        emit((json.dumps(result, indent=2) if args.json else compare_report(result)) + "\n")
+        return
     result = bench(recipe, steps=args.steps, started=STARTED)
     emit((json.dumps(result, indent=2) if args.json else report(result)) + "\n")
 
@@ -326,6 +330,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=positive_int, help="override training.batch_size")
     _add_set(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="time every candidate precision x XLA x steps-per-execution configuration, interleaved, "
+        "--steps steps each, beside the auto choice",
+    )
     p.set_defaults(func=cmd_bench)
 
     p = commands.add_parser(

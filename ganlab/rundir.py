@@ -216,13 +216,22 @@ def provenance(recipe) -> dict:
     }
 
 
-def write_recipe(recipe, run_dir, output_range, classes=None, image_shape=None):
-    """The resolved recipe with its provenance, G's output range, (conditional) class count and image shape."""
+def write_recipe(recipe, run_dir, output_range, classes=None, image_shape=None, auto=None):
+    """The resolved recipe with its provenance, G's output range, (conditional) class count and image shape.
+
+    ``auto`` is the line saying what ``training.precision``/``jit_compile: auto`` decided
+    (``ganlab.training.auto_config``); a resumed run's recipe is explicit already, so without
+    one the line already stored is kept.
+    """
+    path = RunDir(run_dir).recipe
     stored = {**provenance(recipe), "output_range": list(output_range), "num_classes": classes}
     if image_shape is not None:  # lets sample and eval rebuild G from a checkpoint
         stored["image_shape"] = [int(d) for d in image_shape]
+    auto = auto or (_stored_provenance(path).get("auto") if path.is_file() else None)
+    if auto:
+        stored["auto"] = auto
     text = dump_yaml({**recipe.data, "provenance": stored})
-    with atomic_path(RunDir(run_dir).recipe) as tmp:
+    with atomic_path(path) as tmp:
         tmp.write_text(text)
 
 

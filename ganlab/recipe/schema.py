@@ -166,11 +166,16 @@ SETTINGS: dict[str, dict[str, Any]] = {
             "decay of an exponential moving average of G's weights, used for samples when set (e.g. 0.999)",
         ),
         "precision": Setting(
-            Literal["float32", "mixed_bfloat16"],
-            "float32",
-            "compute dtype of G and D; mixed_bfloat16 computes in bfloat16 and keeps float32 weights",
+            Literal["auto", "float32", "mixed_bfloat16", "mixed_float16"],
+            "auto",
+            "compute dtype of G and D; mixed_* compute in bfloat16/float16 and keep float32 weights "
+            "(auto: the fastest for this machine and model, see docs/performance.md)",
         ),
-        "jit_compile": Setting(bool, True, "compile the train step with XLA"),
+        "jit_compile": Setting(
+            bool | Literal["auto"],
+            "auto",
+            "compile the train step with XLA (auto: decided with training.precision, see docs/performance.md)",
+        ),
         "steps_per_execution": Setting(
             Annotated[int, Range(1, MAX_STEPS_PER_EXECUTION)], 1, "train steps per call into the compiled graph"
         ),

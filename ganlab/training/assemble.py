@@ -11,6 +11,7 @@ import numpy as np
 from ganlab import resources
 from ganlab.errors import GanlabError
 from ganlab.training import distribute, infogan
+from ganlab.training.auto_config import settled
 from ganlab.training.engine import AdversarialModel
 from ganlab.training.optimizers import adam
 from ganlab.training.options import EngineOptions
@@ -56,7 +57,9 @@ def build_model(
     strategy's scope, and batch norm is synchronised across replicas if the recipe says
     so. ``jit_compile`` overrides the recipe's ``training.jit_compile``; ``total_steps``
     is the run's length in train steps, over which learning-rate schedules stretch.
-    ``classes`` is the class count of a conditional recipe (see ``num_classes``).
+    ``classes`` is the class count of a conditional recipe (see ``num_classes``). ``auto``
+    precision and jit_compile are decided by ``auto_config.resolve`` before this (the run,
+    bench); left undecided, they build as ``auto_config.UNRESOLVED`` says.
     """
     check_memory(recipe, image_shape, classes)
     sizes = " or ".join(["training.latent_dim", *resources.size_settings(recipe, "generator")])
@@ -84,7 +87,7 @@ def _build_model(recipe, image_shape, steps_per_execution, placement, jit_compil
     comps = recipe.components
     infogan.check(t["info_modes"], t["latent_dim"], classes)
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(t["precision"])  # layers take the policy when built
+    keras.config.set_dtype_policy(settled(t, "precision"))  # layers take the policy when built
     context = {"image_shape": image_shape} if classes is None else {"image_shape": image_shape, "num_classes": classes}
     try:
         generator = comps["generator"].build(
@@ -102,7 +105,7 @@ def _build_model(recipe, image_shape, steps_per_execution, placement, jit_compil
         distribute.synchronize_batch_norm(generator, discriminator)  # before the EMA copy is cloned from G
     options = EngineOptions.from_recipe(recipe, total_steps=total_steps, num_classes=classes)
     model = AdversarialModel(generator, discriminator, loss, options, mode_head=mode_head)
-    jit_compile = t["jit_compile"] if jit_compile is None else jit_compile
+    jit_compile = settled(t, "jit_compile") if jit_compile is None else jit_compile
     model.compile(
         adam(recipe, "d", total_steps),
         adam(recipe, "g", total_steps),

@@ -4,7 +4,8 @@ A schedule is a function of the optimizer's own update count. D's optimizer is a
 k times per train step (``training.d_steps``), G's once, so a run of S steps gives D
 k x S updates and G S updates; each schedule is stretched over its own player's count.
 Because the count is an optimizer variable saved in every checkpoint, a resumed run
-continues the schedule exactly where it stopped.
+continues the schedule exactly where it stopped. Under ``training.precision: mixed_float16``
+both are wrapped in Keras' ``LossScaleOptimizer`` (dynamic loss scaling).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 import keras
 
 from ganlab.recipe.schema import optimizer_settings
+from ganlab.training.auto_config import settled
 
 
 @keras.saving.register_keras_serializable(package="ganlab")
@@ -48,10 +50,15 @@ def adam(recipe, player, total_steps):
     if s["lr_decay"] != "none":
         updates = total_steps * (recipe["training"]["d_steps"] if player == "d" else 1)
         rate = Decay(rate, updates, s["decay_start"], s["lr_decay"])
-    return keras.optimizers.Adam(
+    optimizer = keras.optimizers.Adam(
         learning_rate=rate,
         beta_1=s["beta_1"],
         beta_2=s["beta_2"],
         global_clipnorm=s["clip_norm"],
         name=f"{player}_adam",
     )
+    if settled(recipe["training"], "precision") == "mixed_float16":
+        # float16 gradients underflow: the engine scales each loss (``scale_loss``) before taking
+        # gradients, and this optimizer unscales them and skips a step whose gradients overflowed.
+        return keras.optimizers.LossScaleOptimizer(optimizer, name=f"{player}_adam_scaled")
+    return optimizer

@@ -25,7 +25,7 @@ from ganlab.model_card import write_model_card
 from ganlab.recipe.validate import load_recipe
 from ganlab.rundir import RunDir, read_stored_recipe, remove_leftovers, save_model, write_recipe
 from ganlab.runlock import acquire, new_run_dir, release_new
-from ganlab.training import checkpoint, distribute
+from ganlab.training import auto_config, checkpoint, distribute
 from ganlab.training.assemble import build_model, load_data, num_classes
 from ganlab.training.recipe_change import MAY_CHANGE, changed_keys, check_record
 from ganlab.training.stream import hold_out, real_stream, steps_per_epoch
@@ -47,6 +47,7 @@ def train(recipe, out=None) -> Path:
         )
     placement = distribute.place(recipe["distribute"])
     data = load_data(recipe)
+    recipe, note = _decided(recipe, data)
     resume_from = lock = None
     made_here = False
     if not placement.is_chief:
@@ -61,7 +62,7 @@ def train(recipe, out=None) -> Path:
         print(f"ganlab: run directory {run_dir}", flush=True)
     try:
         with _blaming(recipe):
-            _fit(recipe, run_dir, data, resume_from, placement)
+            _fit(recipe, run_dir, data, resume_from, placement, note)
     except GanlabError:
         if made_here is not False:
             release_new(lock, made_here)  # e.g. a builder refused a parameter: leave no empty run behind
@@ -118,6 +119,7 @@ def resume(run_dir, registry, overrides=()) -> Path:
             check_record(run_dir, found[0], recipe)
         placement = distribute.place(recipe["distribute"])
         data = load_data(recipe)
+        recipe, note = _decided(recipe, data)  # explicit already, unless recipe.yaml was written before auto
         path = None
         if placement.is_chief:
             path, meta = found
@@ -125,7 +127,7 @@ def resume(run_dir, registry, overrides=()) -> Path:
                 f"ganlab: resuming {run_dir} from {path.name} (epoch {meta['epoch']}, step {meta['step']})", flush=True
             )
         with _blaming(recipe):
-            _fit(recipe, run_dir, data, path, placement)
+            _fit(recipe, run_dir, data, path, placement, note)
     finally:
         if lock is not None:
             lock.release()
@@ -150,13 +152,22 @@ def _blaming(recipe):
 _READ_ONLY = "a resumed run writes its checkpoints there: make it writable, or copy the run and resume the copy"
 
 
-def _fit(recipe, run_dir, data, resume_from, placement):
+def _decided(recipe, data):
+    """(the recipe with ``auto`` precision and jit_compile decided for this machine, the line saying
+    so, printed here once, or None when the recipe left nothing to decide)."""
+    recipe, note = auto_config.resolve(recipe, data.image_shape, num_classes(recipe, data))
+    if note is not None:
+        print(f"ganlab: {note}", flush=True)
+    return recipe, note
+
+
+def _fit(recipe, run_dir, data, resume_from, placement, note=None):
     """Train; the chief writes ``run_dir``, other workers a temporary folder removed afterwards."""
     with distribute.workspace(placement, run_dir) as write_dir, distribute.lost_workers(placement, run_dir):
-        _train(recipe, write_dir, data, resume_from, placement)
+        _train(recipe, write_dir, data, resume_from, placement, note)
 
 
-def _train(recipe, run_dir, data, resume_from, placement):
+def _train(recipe, run_dir, data, resume_from, placement, note=None):
     t, out = recipe["training"], recipe["output"]
     files = RunDir(run_dir)
     classes = num_classes(recipe, data)
@@ -192,7 +203,7 @@ def _train(recipe, run_dir, data, resume_from, placement):
         if not files.real.exists():
             pick = np.random.default_rng(t["seed"]).choice(len(data), min(out["grid"] ** 2, len(data)), replace=False)
             save_png(files.real, data.images[np.sort(pick)] / 255.0)
-        write_recipe(recipe, run_dir, output_range, classes, data.image_shape)
+        write_recipe(recipe, run_dir, output_range, classes, data.image_shape, auto=note)
 
         callbacks, nan_stop = default_callbacks(
             recipe, model, run_dir, epochs, epoch0, step0, classes, judge, validation, best

@@ -1,0 +1,133 @@
+"""``training.precision: auto`` and ``training.jit_compile: auto``: the fastest known train step
+for this machine and this kind of model.
+
+``decide`` is the decision table, a pure function of a machine description
+(``ganlab.training.machine.describe``), the model's kind (``conv`` if G or D has a
+convolution, else ``dense``) and the distribute strategy; docs/performance.md shows the table
+and the measurements behind each row. ``resolve`` applies it to a recipe: only keys that say
+``auto`` are decided, explicit values always win, and the result is a recipe with explicit
+values, which is what a run directory stores, so that a resumed run keeps the precision it
+started with on any machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+AUTO = "auto"
+
+#: What ``auto`` means where nothing resolved it (a model built directly, as tests and tools do):
+#: float32 under XLA, the same on every machine.
+UNRESOLVED = {"precision": "float32", "jit_compile": True}
+
+#: Without XLA every element-wise op is its own kernel call: enough steps per execution keep
+#: the Python round trips out of the way.
+NO_XLA_STEPS_PER_EXECUTION = 10
+
+#: CUDA compute capability from which GPUs compute in bfloat16 (Ampere).
+BF16_GPU_CAPABILITY = (8, 0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Choice:
+    """A decided configuration; ``steps_per_execution`` is a minimum (None: keep the recipe's)."""
+
+    precision: str
+    jit_compile: bool
+    steps_per_execution: int | None
+    reason: str
+
+
+def settled(training, key):
+    """``training[key]``, with ``auto`` read as ``UNRESOLVED`` says (for models built without ``resolve``)."""
+    value = training[key]
+    return UNRESOLVED[key] if value == AUTO else value
+
+
+def decide(machine, kind, strategy="none", precision=AUTO) -> Choice:
+    """The configuration for a ``kind`` ("conv" or "dense") model on ``machine`` under ``strategy``.
+
+    An explicit ``precision`` is kept and only the rest is chosen for it.
+    """
+    from ganlab.training.machine import bf16_fast_cpu
+
+    if strategy == "multi_worker":  # every worker must decide alike, whatever its own hardware
+        return Choice(_or(precision, "float32"), False, None, "distribute.strategy multi_worker: alike on every worker")
+    if strategy == "tpu":
+        return Choice(_or(precision, "mixed_bfloat16"), False, None, "distribute.strategy tpu")
+    distributed = strategy != "none"  # distribute.execution: no XLA, one step per execution
+    if machine["gpus"]:
+        gpu = machine["gpus"][0]
+        capability = tuple(gpu["compute_capability"] or (0, 0))
+        if capability >= BF16_GPU_CAPABILITY:
+            chosen, why = "mixed_bfloat16", f"GPU {gpu['name']} with bfloat16"
+        else:
+            chosen, why = "mixed_float16", f"GPU {gpu['name']} without bfloat16: float16 with loss scaling"
+        return Choice(_or(precision, chosen), not distributed, None, why)
+    if bf16_fast_cpu(machine):
+        if kind == "conv":
+            chosen, why = "mixed_bfloat16", "AMX CPU, conv model"
+        else:
+            chosen, why = "float32", "AMX CPU, dense-only model: float32 under XLA is faster today"
+        precision = _or(precision, chosen)
+        if precision == "mixed_bfloat16" and kind == "conv":  # oneDNN's bfloat16 kernels, not XLA's
+            return Choice(precision, False, None if distributed else NO_XLA_STEPS_PER_EXECUTION, why)
+        return Choice(precision, not distributed, None, why)
+    return Choice(_or(precision, "float32"), not distributed, None, "CPU without AMX")
+
+
+def _or(value, chosen):
+    return chosen if value == AUTO else value
+
+
+def model_kind(recipe, image_shape, classes=None) -> str:
+    """``conv`` if G or D has a convolution layer, else ``dense``: from a symbolic build (no memory, no weights)."""
+    from ganlab.resources import count_weights
+    from ganlab.training.layers import leaf_layers
+
+    t, comps = recipe["training"], recipe.components
+    context = {"image_shape": image_shape} if classes is None else {"image_shape": image_shape, "num_classes": classes}
+    names = []
+
+    def noting(builder):
+        def build(**kwargs):
+            model = builder(**kwargs)
+            names.extend(type(layer).__name__ for layer in leaf_layers(model))
+            return model
+
+        return build
+
+    count_weights(
+        noting(comps["generator"].builder),
+        {"latent_dim": t["latent_dim"], **context, **recipe.component_params("generator")},
+    )
+    count_weights(noting(comps["discriminator"].builder), {**context, **recipe.component_params("discriminator")})
+    return "conv" if any(name.startswith("Conv") for name in names) else "dense"
+
+
+def resolve(recipe, image_shape, classes=None, machine=None):
+    """(the recipe with its ``auto`` keys decided, a one-line note of the choice and why, or None).
+
+    ``machine`` defaults to this one (``machine.describe``). When ``auto`` turns XLA off,
+    ``training.steps_per_execution`` is raised to the choice's minimum.
+    """
+    t = recipe["training"]
+    if AUTO not in (t["precision"], t["jit_compile"]):
+        return recipe, None
+    if machine is None:
+        from ganlab.training.machine import describe
+
+        machine = describe()
+    choice = decide(machine, model_kind(recipe, image_shape, classes), recipe["distribute"]["strategy"], t["precision"])
+    training, parts = dict(t), []
+    if t["precision"] == AUTO:
+        training["precision"] = choice.precision
+        parts.append(f"precision auto -> {choice.precision}")
+    if t["jit_compile"] == AUTO:
+        training["jit_compile"] = choice.jit_compile
+        parts.append(f"jit_compile auto -> {str(choice.jit_compile).lower()}")
+        if choice.steps_per_execution and t["steps_per_execution"] < choice.steps_per_execution:
+            training["steps_per_execution"] = choice.steps_per_execution
+            parts.append(f"steps_per_execution {t['steps_per_execution']} -> {choice.steps_per_execution}")
+    note = f"{', '.join(parts)} ({choice.reason})"
+    return dataclasses.replace(recipe, data={**recipe.data, "training": training}), note

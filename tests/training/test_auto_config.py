@@ -1,0 +1,148 @@
+"""``precision: auto`` / ``jit_compile: auto``: the decision table on fake machines, explicit keys
+winning, the machine description and its cache, and a run that records its choice and keeps it
+on resume on another machine."""
+
+import pytest
+import yaml
+
+from ganlab.recipe.validate import validate
+from ganlab.training import auto_config, machine
+from ganlab.training.auto_config import decide, resolve
+from tests.helpers import tiny
+
+
+def cpu(*flags, rates=None):
+    """A fake CPU-only machine; ``flags=None`` for one whose flags cannot be read."""
+    flags = None if flags == (None,) else list(flags)
+    return {"cpu": "test CPU", "flags": flags, "gpus": [], "onednn_isa": None, "matmul_gflops": rates}
+
+
+def gpu(capability):
+    return {**cpu("avx512f"), "gpus": [{"name": "Test GPU", "compute_capability": list(capability)}]}
+
+
+AMX = cpu("amx_bf16", "avx512_bf16", "avx512f")
+
+
+@pytest.mark.parametrize(
+    "machine_, kind, expected",
+    [
+        (AMX, "conv", ("mixed_bfloat16", False, 10)),
+        (AMX, "dense", ("float32", True, None)),
+        (cpu("avx512_bf16", "avx512f"), "conv", ("float32", True, None)),  # AVX-512 BF16 without AMX
+        (cpu("avx512f"), "dense", ("float32", True, None)),
+        (cpu(), "conv", ("float32", True, None)),
+        (cpu(None, rates={"float32": 100.0, "bfloat16": 500.0}), "conv", ("mixed_bfloat16", False, 10)),  # probed
+        (cpu(None, rates={"float32": 100.0, "bfloat16": 120.0}), "conv", ("float32", True, None)),
+        (cpu(None), "conv", ("float32", True, None)),  # flags unknown and no probe result
+        (gpu((8, 0)), "conv", ("mixed_bfloat16", True, None)),
+        (gpu((9, 0)), "dense", ("mixed_bfloat16", True, None)),
+        (gpu((7, 5)), "conv", ("mixed_float16", True, None)),
+    ],
+)
+def test_the_decision_table(machine_, kind, expected):
+    choice = decide(machine_, kind)
+    assert (choice.precision, choice.jit_compile, choice.steps_per_execution) == expected
+    assert choice.reason and choice == decide(machine_, kind)  # deterministic
+
+
+def test_an_explicit_precision_is_kept_and_the_rest_chosen_for_it():
+    kept = decide(AMX, "conv", precision="float32")
+    assert (kept.precision, kept.jit_compile, kept.steps_per_execution) == ("float32", True, None)
+    dense_bf16 = decide(AMX, "dense", precision="mixed_bfloat16")
+    assert (dense_bf16.precision, dense_bf16.jit_compile) == ("mixed_bfloat16", True)
+    assert decide(gpu((7, 0)), "dense", precision="mixed_bfloat16").precision == "mixed_bfloat16"
+
+
+@pytest.mark.parametrize(
+    "strategy, expected",
+    [
+        ("mirrored", ("mixed_bfloat16", False, None)),  # what distribute.execution allows: no XLA, 1 step
+        ("multi_worker", ("float32", False, None)),  # alike on every worker
+        ("tpu", ("mixed_bfloat16", False, None)),
+    ],
+)
+def test_distributed_strategies_keep_what_they_can_run(strategy, expected):
+    choice = decide(AMX, "conv", strategy)
+    assert (choice.precision, choice.jit_compile, choice.steps_per_execution) == expected
+
+
+def conv_recipe(reg, **training):
+    data = {
+        "data": {"name": "noise", "n": 64},
+        "generator": {"name": "dcgan", "base_filters": 4},
+        "discriminator": {"name": "dcgan", "base_filters": 4},
+        "loss": "bce",
+        "training": {"epochs": 1, "batch_size": 16, "latent_dim": 8, **training},
+    }
+    return validate(data, reg, source="conv.yaml")
+
+
+def test_resolve_decides_only_auto_keys(reg):
+    recipe = conv_recipe(reg, steps_per_execution=2)
+    assert (recipe["training"]["precision"], recipe["training"]["jit_compile"]) == ("auto", "auto")  # the defaults
+    decided, note = resolve(recipe, (8, 8, 1), machine=AMX)
+    t = decided["training"]
+    assert (t["precision"], t["jit_compile"], t["steps_per_execution"]) == ("mixed_bfloat16", False, 10)
+    assert note == (
+        "precision auto -> mixed_bfloat16, jit_compile auto -> false, steps_per_execution 2 -> 10 (AMX CPU, conv model)"
+    )
+    assert recipe["training"]["precision"] == "auto"  # the recipe given is left alone
+
+    explicit, note = resolve(conv_recipe(reg, precision="float32"), (8, 8, 1), machine=AMX)
+    assert (explicit["training"]["precision"], explicit["training"]["jit_compile"]) == ("float32", True)
+    assert note.startswith("jit_compile auto -> true (")
+
+    both = conv_recipe(reg, precision="mixed_bfloat16", jit_compile=True)
+    assert resolve(both, (8, 8, 1), machine=AMX) == (both, None)
+
+
+def test_model_kind_reads_the_layers(reg):
+    assert auto_config.model_kind(conv_recipe(reg), (8, 8, 1)) == "conv"
+    assert auto_config.model_kind(tiny(reg), (8, 8, 1)) == "dense"
+
+
+def test_unresolved_auto_builds_as_float32_under_xla(reg):
+    t = tiny(reg)["training"]
+    assert (auto_config.settled(t, "precision"), auto_config.settled(t, "jit_compile")) == ("float32", True)
+
+
+def test_cpu_flags_from_cpuinfo(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: Test Xeon\nflags\t\t: fpu avx2 avx512f amx_bf16 amx_tile\n\n")
+    assert machine.cpu(info) == {"cpu": "Test Xeon", "flags": ["amx_bf16", "avx512f"]}
+    info.write_text("processor\t: 0\nFeatures\t: fp asimd\n")  # an ARM Linux: no x86 flags to read
+    assert machine.cpu(info)["flags"] is None
+    assert machine.cpu(tmp_path / "missing")["flags"] is None
+
+
+def test_the_probe_runs_once_per_machine(isolated_home, monkeypatch):
+    calls = []
+
+    def probe():
+        calls.append(1)
+        return {"onednn_isa": "Test ISA", "matmul_gflops": {"float32": 1.0, "bfloat16": 3.0}}
+
+    monkeypatch.setattr(machine, "_probe", probe)
+    first = machine.describe(with_gpus=False, probe=True)
+    assert machine.describe(with_gpus=False, probe=True) == first and calls == [1]
+    assert first["onednn_isa"] == "Test ISA"
+
+
+def test_a_run_records_its_choice_and_a_resume_keeps_it_on_another_machine(reg, tmp_path, monkeypatch, capsys):
+    from ganlab.training.run import resume, train
+
+    monkeypatch.setattr(machine, "describe", lambda **_: gpu((8, 0)))
+    run_dir = train(tiny(reg, epochs=1, jit_compile=False), out=tmp_path / "run")
+    line = "ganlab: precision auto -> mixed_bfloat16 (GPU Test GPU with bfloat16)"
+    assert capsys.readouterr().out.count(line) == 1
+    stored = yaml.safe_load((run_dir / "recipe.yaml").read_text())
+    assert stored["training"]["precision"] == "mixed_bfloat16"
+    assert stored["provenance"]["auto"] == line.removeprefix("ganlab: ")
+
+    monkeypatch.setattr(machine, "describe", lambda **_: cpu())  # would choose float32
+    resume(run_dir, reg, ["training.epochs=2"])
+    assert "precision auto" not in capsys.readouterr().out
+    stored = yaml.safe_load((run_dir / "recipe.yaml").read_text())
+    assert stored["training"]["precision"] == "mixed_bfloat16"
+    assert stored["provenance"]["auto"] == line.removeprefix("ganlab: ")
