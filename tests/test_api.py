@@ -130,6 +130,24 @@ def test_bad_input_is_one_line(run, call, message):
     assert len(refused.value.lines) == 1
 
 
+def test_a_walk_through_a_conditional_run_needs_its_class(run, tmp_path):
+    import shutil
+
+    import yaml
+
+    conditional = tmp_path / "conditional"
+    shutil.copytree(run.path, conditional)
+    stored = yaml.safe_load((conditional / "recipe.yaml").read_text())
+    stored["provenance"]["num_classes"] = 3  # as a cmlp run records it
+    (conditional / "recipe.yaml").write_text(yaml.safe_dump(stored))
+    with pytest.raises(GanlabError, match=r"^--label: .*conditional is a conditional run: choose the class to walk "
+                                          r"through with --label K \(0 to 2\)$"):
+        ganlab.load_run(conditional).interpolate(output=tmp_path / "walk.gif")
+    with pytest.raises(GanlabError, match=r"^--label 3: .* has classes 0 to 2$"):
+        ganlab.load_run(conditional).interpolate(label=3)
+    assert not (tmp_path / "walk.gif").exists()
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
