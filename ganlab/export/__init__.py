@@ -111,7 +111,8 @@ def export_run(run_dir, fmt: str, output=None, registry=None) -> Path:
     files = RunDir(run_dir)
     recipe = read_stored_recipe(files.recipe)
     training, classes = recipe["training"], stored_num_classes(files.recipe)
-    model = generators(run_dir, registry, extra=False)["generator"]
+    trained = generators(run_dir, registry, extra=False)["generator"]
+    model = float32_copy(trained)
     arrays = [fixed_z(training["latent_dim"], CHECKED, training["noise"], seed=0)]
     if classes is not None:
         arrays.append(cycling_labels(CHECKED, classes))
@@ -125,10 +126,14 @@ def export_run(run_dir, fmt: str, output=None, registry=None) -> Path:
         try:
             module.write(model, tmp)
         except CannotCarry as exc:
-            raise GanlabError(f"--format {fmt}: {_blame(model, exc, fmt)}") from None
+            raise GanlabError(f"--format {fmt}: {blame(model, exc, fmt)}") from None
         except Exception as exc:  # noqa: BLE001  (whatever a converter raises)
             raise GanlabError(f"--format {fmt}: the converter failed: {one_line(exc)[:300]}") from None
-        ((output_name, got),) = module.run(tmp, feed).items()
+        try:
+            ((output_name, got),) = module.run(tmp, feed).items()
+        except Exception as exc:  # noqa: BLE001  (whatever a runtime raises for a graph it cannot run)
+            raise GanlabError(f"--format {fmt}: the export does not run in its own runtime: {one_line(exc)[:300]}") \
+                from None
         difference = float(np.abs(np.asarray(got, np.float64) - expected).max())
         if not difference <= TOLERANCE:
             raise GanlabError(
@@ -151,12 +156,51 @@ def export_run(run_dir, fmt: str, output=None, registry=None) -> Path:
         "image_shape": [int(d) for d in model.output_shape[1:]],
         "num_classes": classes,
         "weights": "ema" if training.get("ema") else "raw",
+        "trained_precision": _precision(trained),
         "check": {"z": CHECKED, "seed": 0, "max_abs_difference": difference, "tolerance": TOLERANCE},
         "provenance": _provenance(run_dir, recipe),
     }
     with atomic_path(metadata_path(path)) as tmp_meta:
         tmp_meta.write_text(json.dumps(meta, indent=1) + "\n")
     return path
+
+
+def float32_copy(model):
+    """``model`` with every layer computing in float32, sharing nothing with it but the weights' values.
+
+    A mixed-precision generator (``training.precision``) keeps float32 weights but computes in
+    bfloat16 or float16, which the converters do not carry alike (tf2onnx writes graphs that mix
+    the two types), and whose rounding differs between Keras and any other runtime far beyond
+    ``TOLERANCE``. Exports are float32 everywhere; a float32 model is returned as it is.
+    """
+    import keras
+
+    if _precision(model) == "float32":
+        return model
+    config = _float32_policies(keras.saving.serialize_keras_object(model))
+    copy = keras.saving.deserialize_keras_object(config)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _precision(model) -> str:
+    """"float32", or the mixed-precision policy's name of the first layer that computes otherwise."""
+    for layer in model._flatten_layers(include_self=False):
+        policy = getattr(layer, "dtype_policy", None)
+        if policy is not None and policy.compute_dtype != "float32" and layer.__class__.__name__ != "InputLayer":
+            return policy.name
+    return "float32"
+
+
+def _float32_policies(config):
+    if isinstance(config, dict):
+        policy = config.get("class_name", "").endswith("DTypePolicy")
+        if policy and config["config"].get("name", "").startswith("mixed"):
+            return {**config, "config": {**config["config"], "name": "float32"}}
+        return {key: _float32_policies(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [_float32_policies(value) for value in config]
+    return config
 
 
 def _spec(tensor) -> dict:
@@ -179,7 +223,7 @@ def _provenance(run_dir, recipe) -> dict:
     }
 
 
-def _blame(model, exc: CannotCarry, fmt: str) -> str:
+def blame(model, exc: CannotCarry, fmt: str) -> str:
     """One line naming the layer whose operation the format cannot carry (the innermost layer on its graph path)."""
     layers = {layer.name: layer for layer in model._flatten_layers(include_self=False)}
     for segment in reversed(exc.where.split("/")):
