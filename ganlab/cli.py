@@ -259,9 +259,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="run directory written by ganlab run")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="a .gif, or an .mp4 (needs imageio[ffmpeg])")
-    p.add_argument("--points", type=whole(2, MAX_WALK), default=4, metavar="K", help="z the walk passes (default 4)")
     p.add_argument(
-        "--frames", type=whole(1, MAX_WALK), default=16, metavar="F", help="frames from one z to the next (default 16)"
+        "--points", type=whole(2, MAX_WALK), default=4, metavar="K",
+        help=f"z the walk passes through, 2 to {MAX_WALK:,} (default 4)",
+    )
+    p.add_argument(
+        "--frames", type=whole(1, MAX_WALK), default=16, metavar="F",
+        help=f"frames from one z to the next, 1 to {MAX_WALK:,} (default 16)",
     )
     p.add_argument("--seed", type=whole(0, MAX_SEED), default=0, help="seed for the walk's z, 0 to 2**32-1 (default 0)")
     p.add_argument("--label", type=int, metavar="L", help="conditional runs (required there): the class to show")
