@@ -37,7 +37,7 @@ from ganlab.console import (  # noqa: E402
 from ganlab.errors import GanlabError  # noqa: E402
 from ganlab.evaluation.extractors import AUTO  # noqa: E402
 from ganlab.evaluation.extractors import NAMES as EXTRACTOR_NAMES  # noqa: E402
-from ganlab.export import FORMATS  # noqa: E402
+from ganlab.export.formats import FORMATS  # noqa: E402
 from ganlab.recipe.schema import MAX_LATENT_DIM, MAX_SEED  # noqa: E402  (flags take the recipe's ranges)
 from ganlab.recipe.validate import load_recipe  # noqa: E402
 
@@ -152,7 +152,7 @@ def cmd_bench(args):
 
 
 def cmd_export(args):
-    from ganlab.export import check, export_run, metadata_path
+    from ganlab.export.exporter import check, export_run, metadata_path
 
     check(args.run_dir, args.format, args.output)  # bad flags and missing extras before TensorFlow loads
     import_tensorflow_quietly()

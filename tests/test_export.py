@@ -11,7 +11,8 @@ import pytest
 
 from ganlab import GanlabError
 from ganlab.components.loading import load_registry
-from ganlab.export import FORMATS, TOLERANCE, metadata_path
+from ganlab.export.exporter import TOLERANCE
+from ganlab.export.formats import FORMATS, metadata_path
 from ganlab.recipe.validate import validate
 from tests import toy_plugins
 from tests.conftest import run_cli
@@ -90,7 +91,7 @@ def exported(tmp_path_factory):
     format of its generator and of ``custom_layers_generator``."""
     import importlib
 
-    from ganlab.export import export_run, float32_copy
+    from ganlab.export.exporter import export_run, float32_copy
     from ganlab.rundir import RunDir, load_generator
     from ganlab.training.run import train
 
@@ -158,7 +159,9 @@ def test_a_layer_a_format_cannot_carry_is_named_in_one_line(tmp_path):
     import keras
     import tensorflow as tf
 
-    from ganlab.export import CannotCarry, blame, litert, onnx
+    from ganlab.export import litert, onnx
+    from ganlab.export.exporter import blame
+    from ganlab.export.formats import CannotCarry
 
     class Singular(keras.layers.Layer):
         def call(self, x):
@@ -175,7 +178,7 @@ def test_a_layer_a_format_cannot_carry_is_named_in_one_line(tmp_path):
 
 
 def test_a_missing_extra_is_one_line_naming_what_to_install(exported, monkeypatch):
-    from ganlab.export import export_run
+    from ganlab.export.exporter import export_run
 
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
     with pytest.raises(GanlabError) as refused:

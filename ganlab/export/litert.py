@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ganlab.export import CannotCarry
+from ganlab.export.formats import CannotCarry
 
 #: The converter's error for an operation without a builtin:
 #: 'fused["Op:", "PATH@__inference..."] ... 'tf.Op' op is neither a custom op nor a flex op'.

@@ -13,7 +13,7 @@ import logging
 import re
 import warnings
 
-from ganlab.export import CannotCarry
+from ganlab.export.formats import CannotCarry
 
 #: tf2onnx's line for an operation without an ONNX equivalent: "Tensorflow op [PATH: OP] is not supported".
 _UNSUPPORTED = re.compile(r"op \[(?P<where>[^\]:]+): (?P<op>\w+)\] is not supported")
