@@ -55,7 +55,8 @@ def check(run_dir, fmt: str, output=None) -> Path:
         raise GanlabError(f"-o {path}: a {fmt} file must end in {spec.suffix}")
     if output is not None and not path.parent.is_dir():
         raise GanlabError(f"-o {path}: folder {path.parent} does not exist")
-    if spec.suffix and path.is_dir() or not spec.suffix and path.exists() and not (path / "saved_model.pb").is_file():
+    other = path.is_dir() if spec.suffix else path.exists() and not (path / "saved_model.pb").is_file()
+    if other:  # a folder where a file goes, or something other than a SavedModel where one goes
         raise GanlabError(f"-o {path}: it exists and is not a {fmt} export; choose another path")
     return path
 
