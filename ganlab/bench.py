@@ -190,7 +190,7 @@ def bench(recipe, steps=100, started=None) -> dict:
     }
 
 
-def candidates(recipe, described) -> list:
+def candidates(described) -> list:
     """The (precision, jit_compile, steps_per_execution) configurations ``--compare`` times."""
     precisions = ["float32", "mixed_bfloat16"] + (["mixed_float16"] if described["gpus"] else [])
     return [(p, j, s) for p in precisions for j in JIT_CHOICES for s in STEPS_PER_EXECUTION_CHOICES]
@@ -205,7 +205,7 @@ def compare(recipe, steps=100) -> dict:
     resolved, note = _decided(recipe, data, described)
     t = resolved["training"]
     chosen = (t["precision"], t["jit_compile"], t["steps_per_execution"])
-    configs = candidates(recipe, described)
+    configs = candidates(described)
     if chosen not in configs:
         configs.append(chosen)
     timed = {}

@@ -10,8 +10,17 @@ from tests.conftest import run_cli
 
 def test_bench_json_is_well_formed(mnist_dir):
     result = run_cli(
-        "bench", "recipes/vanilla_mnist.yaml", "--steps", 3, "--batch-size", 32, "--json",
-        "--set", f"data.path={mnist_dir}", "--set", "data.split=test",
+        "bench",
+        "recipes/vanilla_mnist.yaml",
+        "--steps",
+        3,
+        "--batch-size",
+        32,
+        "--json",
+        "--set",
+        f"data.path={mnist_dir}",
+        "--set",
+        "data.split=test",
     )
     assert result.returncode == 0, result.stderr[-2000:]
     r = json.loads(result.stdout)
@@ -43,3 +52,32 @@ def test_bench_refuses_counts_out_of_range_before_loading_anything(flag, value, 
     lines = capsys.readouterr().err.strip().splitlines()
     assert exited.value.code == 2 and len(lines) == 1
     assert lines[0].startswith(f"ganlab bench: error: argument {flag}: expected a whole number") and value in lines[0]
+
+
+def test_compare_times_every_candidate_beside_the_auto_choice(reg, monkeypatch):
+    from ganlab import bench
+    from ganlab.training import machine
+    from tests.helpers import tiny
+
+    amx = {"cpu": "Test CPU", "flags": ["amx_bf16"], "gpus": [], "onednn_isa": "Test ISA", "matmul_gflops": None}
+    monkeypatch.setattr(machine, "describe", lambda **_: amx)
+    monkeypatch.setattr(bench, "peak_flops", lambda dtype: {"float32": 1e11, "bfloat16": 4e11}[dtype])
+    monkeypatch.setattr(bench, "JIT_CHOICES", (False,))  # XLA compiles would cost most of the test's time
+    monkeypatch.setattr(bench, "STEPS_PER_EXECUTION_CHOICES", (1, 2))
+    result = bench.compare(tiny(reg, jit_compile=False, steps_per_execution=3), steps=2)
+    configs = [(r["precision"], r["jit_compile"], r["steps_per_execution"]) for r in result["rows"]]
+    auto = ("float32", False, 3)  # an AMX CPU, a dense model; the recipe's jit_compile and 3 steps per execution
+    assert configs == [*bench.candidates(amx), auto] and len(set(configs)) == 5
+    assert [r["auto"] for r in result["rows"]] == [False] * 4 + [True] and result["rows"][-1]["vs_auto"] == 1.0
+    flops = []  # MFU x the peak of the row's precision / steps/s: the step's FLOPs, the same in every row
+    for r in result["rows"]:
+        assert r["steps_per_second"] > 0 and r["images_per_second"] == pytest.approx(64 * r["steps_per_second"])
+        flops.append(r["mfu"] * (4e11 if r["precision"] == "mixed_bfloat16" else 1e11) / r["steps_per_second"])
+    assert flops == pytest.approx([flops[0]] * 5)
+    assert result["auto"] == "precision auto -> float32 (AMX CPU, dense-only model: float32 under XLA is faster today)"
+    lines = bench.compare_report(result).splitlines()
+    assert lines[1] == "hardware  Test CPU (amx_bf16); oneDNN: Test ISA"
+    assert lines[2].startswith("peaks     float32 100, bfloat16 400 GFLOP/s")
+    rows = lines[lines.index("") + 2 :]
+    assert len(rows) == 5 and [row[0] for row in rows] == [" "] * 4 + ["*"]
+    assert rows[-1].split()[1:5] == ["float32", "false", "3", f"{result['rows'][-1]['steps_per_second']:.1f}"]

@@ -146,3 +146,15 @@ def test_a_run_records_its_choice_and_a_resume_keeps_it_on_another_machine(reg, 
     stored = yaml.safe_load((run_dir / "recipe.yaml").read_text())
     assert stored["training"]["precision"] == "mixed_bfloat16"
     assert stored["provenance"]["auto"] == line.removeprefix("ganlab: ")
+
+
+def test_float16_scales_both_players_losses(reg):
+    import keras
+
+    from ganlab.training.assemble import build_model
+
+    model = build_model(tiny(reg, epochs=1, precision="mixed_float16", jit_compile=False), (8, 8, 1))
+    for optimizer in (model.d_optimizer, model.g_optimizer):
+        assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+        assert float(optimizer.scale_loss(keras.ops.ones(()))) > 1  # the engine's losses are multiplied by this
+    assert not isinstance(build_model(tiny(reg, epochs=1), (8, 8, 1)).g_optimizer, keras.optimizers.LossScaleOptimizer)
