@@ -1,10 +1,10 @@
 """The ``ganlab`` command line: ``run``, ``list``, ``check``, ``sample``, ``interpolate``, ``eval``, ``bench``,
-``check-plugin``.
+``check-plugin``, ``export``.
 
 ``run``, ``sample``, ``interpolate`` and ``eval`` are thin wrappers around the Python API
 (``ganlab.api``). Bad input ends in one line per problem on stderr and exit status 2, never a
 traceback. TensorFlow is imported only by the commands that run models (run, sample,
-interpolate, eval, bench, check-plugin), and only after their input has been checked.
+interpolate, eval, bench, check-plugin, export), and only after their input has been checked.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The run directory: its file names, provenance, atomic writes, saving and loading the generator.
 
-Run directory (``RunDir`` names every entry; nothing else spells these names)::
+Run directory (``RunDir`` names every entry but MODEL_CARD.md and export/, which the modules
+that write them name: ``ganlab.model_card.MODEL_CARD``, ``ganlab.export.exporter.FOLDER``)::
 
     recipe.yaml            the resolved recipe, with provenance (versions, plugins)
     metrics.csv            one row per epoch: losses, D accuracies, wall time, quality
@@ -20,6 +21,10 @@ Run directory (``RunDir`` names every entry; nothing else spells these names)::
                            the best quality check so far
     best.json              its metric, value, epoch and step (``read_best``)
     eval.json              the results of every ``ganlab eval``
+    MODEL_CARD.md          the run in one page (model, data, training, evaluations, intended
+                           use), rewritten at the end of training and after each ``ganlab eval``
+    export/                ``ganlab export``'s artefacts (SavedModel, ONNX, LiteRT), each with
+                           its metadata JSON
     tensorboard/           with output.tensorboard: the epoch logs and grids, for TensorBoard
 
 Every file is replaced atomically (``atomic_path``), except that metrics.csv is appended
