@@ -30,6 +30,11 @@ Vocabulary of the classic Keras GAN write-ups, and where it lives here:
   one power iteration on every ``SpectralNorm`` layer of D (the paper's Algorithm 1). The
   layers never assign when called, so this is the only place their state moves: D, u
   included, stays unchanged in the AM step.
+- **Updates** (``_apply``, ``_update_ema``): when the step as a whole is not compiled with
+  XLA, each optimizer's and the EMA's update is (``ganlab.training.fused_updates``). Each
+  loss goes through its optimizer's ``scale_loss`` before the gradients are taken: the
+  identity, except under ``mixed_float16`` where a ``LossScaleOptimizer`` scales it up
+  (float16 gradients underflow) and unscales the gradients it applies.
 - **Options**: the recipe's training settings arrive as one ``EngineOptions``
   (``ganlab.training.options``); ``ganlab.training.replicas`` holds what a replica does
   differently under ``tf.distribute``.
@@ -43,7 +48,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from ganlab.training import ada, d_input, infogan, replicas, spectral_norm
+from ganlab.training import ada, d_input, fused_updates, infogan, replicas, spectral_norm
 from ganlab.training.options import EngineOptions
 
 METRICS = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
@@ -63,6 +68,7 @@ class AdversarialModel(keras.Model):
         self.mode_head = mode_head  # InfoGAN: images -> (D's logits, mode logits), see ganlab.training.infogan
         self.ada = ada.from_options(options, loss.threshold)  # None without training.ada_target
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
+        self.fused = fused_updates.FusedUpdates()
         self.built = True  # G and D arrive built; spares fit a symbolic build under a strategy
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
@@ -88,7 +94,20 @@ class AdversarialModel(keras.Model):
         """The generator to draw samples from: the EMA copy when enabled, else G itself."""
         return self.ema_generator if self.ema_generator is not None else self.generator
 
+    def _apply(self, key, optimizer, gradients, variables):
+        """One optimizer update: compiled on its own where the step is not (see ``fused_updates``)."""
+        if fused_updates.wanted(self.jit_compile, optimizer):
+            self.fused.apply_gradients(key, optimizer, gradients, variables)
+        else:
+            replicas.apply_gradients(optimizer, gradients, variables)
+
     def _update_ema(self):
+        if fused_updates.wanted(self.jit_compile):
+            self.fused.run("ema", self._average)
+        else:
+            self._average()
+
+    def _average(self):
         # Warm-up as in tf.train.ExponentialMovingAverage(num_updates=...): early on the
         # average follows G closely instead of staying near the initial weights.
         steps = tf.cast(self.g_optimizer.iterations, tf.float32)
@@ -167,9 +186,9 @@ class AdversarialModel(keras.Model):
             penalty = self.adversarial_loss.penalty(self._critic(labels), real, fake, self.noise_seed, **self._step())
             if penalty is not None:
                 d_loss = d_loss + penalty
-            scaled = replicas.scale(d_loss)
+            scaled = self.d_optimizer.scale_loss(replicas.scale(d_loss))
         variables = self.d_variables
-        replicas.apply_gradients(self.d_optimizer, tape.gradient(scaled, variables), variables)
+        self._apply("d", self.d_optimizer, tape.gradient(scaled, variables), variables)
         if self.ada is not None:
             self.ada.observe(real_logits)
         return d_loss, real_logits, fake_logits
@@ -190,9 +209,9 @@ class AdversarialModel(keras.Model):
                 g_loss = loss.g_loss(fake_logits)
             if guesses is not None:
                 g_loss = g_loss + self._mode_loss(z, guesses)
-            scaled = replicas.scale(g_loss)
+            scaled = self.g_optimizer.scale_loss(replicas.scale(g_loss))
         variables = self.generator.trainable_variables
-        replicas.apply_gradients(self.g_optimizer, tape.gradient(scaled, variables), variables)
+        self._apply("g", self.g_optimizer, tape.gradient(scaled, variables), variables)
         return g_loss
 
     def train_step(self, real):

@@ -158,3 +158,24 @@ def test_float16_scales_both_players_losses(reg):
         assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
         assert float(optimizer.scale_loss(keras.ops.ones(()))) > 1  # the engine's losses are multiplied by this
     assert not isinstance(build_model(tiny(reg, epochs=1), (8, 8, 1)).g_optimizer, keras.optimizers.LossScaleOptimizer)
+
+
+def test_float16_steps_are_as_large_as_float32_ones(reg):
+    """Adam's first step moves each weight by about the learning rate whatever the gradient's
+    size, unless the gradient is below epsilon: a loss left unscaled while the optimizer
+    unscales its gradients (divides by 32768) shrinks most of them below it."""
+    import keras
+    import numpy as np
+
+    from ganlab.training.assemble import build_model
+
+    recipe = tiny(reg, epochs=1, precision="mixed_float16", jit_compile=False)
+    keras.utils.set_random_seed(0)
+    model = build_model(recipe, (8, 8, 1))
+    before = [v.numpy() for v in model.discriminator.trainable_variables]
+    model.make_train_function()
+    real = np.random.default_rng(0).uniform(-1, 1, (64, 8, 8, 1)).astype("float32")  # k = 2 D steps of 32
+    model.train_function(iter([real, real]))  # one execution: 2 steps
+    steps = [np.abs(v.numpy() - b).ravel() for v, b in zip(model.discriminator.trainable_variables, before)]
+    rate = recipe["training"]["optimizer"]["learning_rate"]
+    assert np.median(np.concatenate(steps)) > 0.5 * rate
