@@ -1,4 +1,4 @@
-"""The Python API: train a recipe, load a run, and draw, walk and score its generator, from
+"""The Python API: train a recipe, load a run, and draw, walk, score and export its generator, from
 code or a notebook. ``ganlab run``, ``sample``, ``interpolate`` and ``eval`` are thin wrappers
 around these functions (docs/api.md).
 
@@ -218,6 +218,16 @@ class Run:
     def evaluate(self, **options) -> dict:
         """``ganlab eval`` on this run: the arguments and result of ``ganlab.api.evaluate``."""
         return evaluate(self.path, **options)
+
+    def export(self, fmt, output=None) -> Path:
+        """``ganlab export``: the generator as ``fmt`` (``savedmodel``, ``onnx`` or ``litert``) at
+        ``output`` (default: RUN/export/...), checked against Keras on the same z, with its metadata
+        JSON beside it; returns the artefact's path (docs/export.md)."""
+        from ganlab.export.exporter import check, export_run
+
+        check(self.path, fmt, output)  # bad input and missing extras before TensorFlow loads
+        _tensorflow()
+        return export_run(self.path, fmt, output)
 
     def resume(self, overrides=None) -> Run:
         """Continue training from the newest checkpoint (see ``ganlab.api.resume``)."""

@@ -17,32 +17,32 @@ from ganlab.recipe.validate import validate
 from tests import toy_plugins
 from tests.conftest import run_cli
 
-#: Loads each artefact with its own runtime only (TensorFlow, onnxruntime, LiteRT) and prints the
-#: largest difference from the expected images; it fails if anything imported ganlab.
+#: Imports the runtimes only (TensorFlow, onnxruntime, LiteRT), then reads the cases from stdin, loads each
+#: artefact with its own runtime and prints the largest difference from the expected images; it fails if
+#: anything imported ganlab. The imports come first so that they overlap the test process's training.
 LOADER = textwrap.dedent(
     """
     import json, sys
     import numpy as np
+    import onnxruntime
+    import tensorflow as tf
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        Interpreter = tf.lite.Interpreter
 
     def savedmodel(path, inputs):
-        import tensorflow as tf
         served = tf.saved_model.load(path).signatures["serving_default"]
         return next(iter(served(**{k: tf.constant(v) for k, v in inputs.items()}).values())).numpy()
 
     def onnx(path, inputs):
-        import onnxruntime
         return onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, inputs)[0]
 
     def litert(path, inputs):
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError:
-            import tensorflow as tf
-            Interpreter = tf.lite.Interpreter
         return next(iter(Interpreter(model_path=path).get_signature_runner()(**inputs).values()))
 
     differences = {}
-    for case in json.loads(sys.argv[1]):
+    for case in json.loads(sys.stdin.read()):
         with np.load(case["arrays"]) as f:
             arrays = {k: f[k] for k in f.files}
         expected = arrays.pop("expected")
@@ -87,49 +87,63 @@ def custom_layers_generator():
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     """The run (a conditional SNGAN: class-conditional batch norm, labels as the second input,
-    EMA, trained in bfloat16) and {case id: largest difference}, from one fresh process, for every
-    format of its generator and of ``custom_layers_generator``."""
+    EMA, trained in bfloat16), {format: the path ``Run.export`` returned}, and {case id: largest
+    difference}, from one fresh process, for every format of its generator and of
+    ``custom_layers_generator``."""
     import importlib
 
-    from ganlab.export.exporter import export_run, float32_copy
+    import ganlab
+    from ganlab.export.exporter import float32_copy
     from ganlab.rundir import RunDir, load_generator
     from ganlab.training.run import train
 
-    root = tmp_path_factory.mktemp("export")
-    reg = load_registry(plugins=[("toolkit", toy_plugins.Toolkit())])
-    run_dir = train(
-        recipe(reg, {"name": "csngan", "width": 8}, {"name": "cmlp", "hidden": [16]}, classes=3, ema=0.9,
-               precision="mixed_bfloat16"),
-        out=root / "run",
+    loader = subprocess.Popen(  # started first: it imports the runtimes while this process trains
+        [sys.executable, "-c", LOADER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
     )
-    rng = np.random.default_rng(1)
-    z, labels = rng.standard_normal((5, 8)).astype(np.float32), np.array([2, 0, 1, 1, 2], np.int32)
-    cases = []
+    try:
+        root = tmp_path_factory.mktemp("export")
+        reg = load_registry(plugins=[("toolkit", toy_plugins.Toolkit())])
+        run_dir = train(
+            recipe(reg, {"name": "csngan", "width": 8}, {"name": "cmlp", "hidden": [16]}, classes=3, ema=0.9,
+                   precision="mixed_bfloat16"),
+            out=root / "run",
+        )
+        rng = np.random.default_rng(1)
+        z, labels = rng.standard_normal((5, 8)).astype(np.float32), np.array([2, 0, 1, 1, 2], np.int32)
+        cases, paths = [], {}
 
-    def add(case_id, fmt, path, model, inputs):
-        arrays = root / f"{case_id}.npz"
-        expected = np.asarray(model(list(inputs.values()) if len(inputs) > 1 else z, training=False))
-        np.savez(arrays, expected=expected, **inputs)
-        cases.append({"id": case_id, "format": fmt, "path": str(path), "arrays": str(arrays)})
+        def add(case_id, fmt, path, model, inputs):
+            arrays = root / f"{case_id}.npz"
+            expected = np.asarray(model(list(inputs.values()) if len(inputs) > 1 else z, training=False))
+            np.savez(arrays, expected=expected, **inputs)
+            cases.append({"id": case_id, "format": fmt, "path": str(path), "arrays": str(arrays)})
 
-    conditional = float32_copy(load_generator(RunDir(run_dir).generator))
-    custom = custom_layers_generator()
-    custom(z)  # Keras exports only a model that has been called
-    for fmt, spec in FORMATS.items():
-        add(f"conditional-{fmt}", fmt, export_run(run_dir, fmt), conditional, {"z": z, "labels": labels})
-        importlib.import_module(spec.module).write(custom, root / f"custom{spec.suffix}")
-        add(f"custom-{fmt}", fmt, root / f"custom{spec.suffix}", custom, {"z": z})
-    result = subprocess.run(
-        [sys.executable, "-c", LOADER, json.dumps(cases)], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return {"run": run_dir, "differences": json.loads(result.stdout.strip().splitlines()[-1])}
+        run = ganlab.load_run(run_dir)
+        conditional = float32_copy(load_generator(RunDir(run_dir).generator))
+        custom = custom_layers_generator()
+        custom(z)  # Keras exports only a model that has been called
+        for fmt, spec in FORMATS.items():
+            paths[fmt] = run.export(fmt)
+            add(f"conditional-{fmt}", fmt, paths[fmt], conditional, {"z": z, "labels": labels})
+            importlib.import_module(spec.module).write(custom, root / f"custom{spec.suffix}")
+            add(f"custom-{fmt}", fmt, root / f"custom{spec.suffix}", custom, {"z": z})
+        out, err = loader.communicate(json.dumps(cases), timeout=300)
+    finally:
+        loader.kill()  # nothing once it has exited; after a failure above, it is not left waiting
+    assert loader.returncode == 0, err[-3000:]
+    return {"run": run_dir, "paths": paths, "differences": json.loads(out.strip().splitlines()[-1])}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("model", ["conditional", "custom"])
 def test_each_format_gives_the_keras_images_in_a_process_without_ganlab(exported, model, fmt):
     assert exported["differences"][f"{model}-{fmt}"] <= TOLERANCE
+
+
+def test_run_export_returns_the_artefact_it_wrote_in_the_run_directory(exported):
+    assert exported["paths"] == {fmt: exported["run"] / "export" / spec.default for fmt, spec in FORMATS.items()}
+    assert all(metadata_path(path).is_file() for path in exported["paths"].values())
 
 
 def test_metadata_says_how_to_feed_and_read_the_artefact(exported):
