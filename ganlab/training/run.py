@@ -187,6 +187,7 @@ def _train(recipe, run_dir, data, resume_from, placement, note=None):
         if stopped or epoch0 >= epochs or (t["steps"] is not None and step0 >= t["steps"]):
             if _unsaved(files, model):  # killed (or out of disk) after the last checkpoint, before the final save
                 _save_generators(model, files)
+                write_model_card(run_dir)
                 print(f"ganlab: {run_dir} had finished training; wrote {files.generator.name} from {resume_from.name}")
                 return
             if stopped:
