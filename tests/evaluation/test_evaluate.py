@@ -56,6 +56,8 @@ def test_eval_writes_results_with_provenance_and_the_real_baseline(reg, run_dir,
     assert stored[-1] == json.loads(json.dumps(result))
     text = table(result)
     assert "real_baseline" in text and "FID" in text and "n=50" in text
+    card = (run_dir / "MODEL_CARD.md").read_text()  # rewritten by the evaluation
+    assert "Not evaluated yet" not in card and table(stored[-1]) in card and result["reference"] in card
 
 
 def test_classifier_is_cached_by_content(reg, run_dir, tmp_path, monkeypatch):
