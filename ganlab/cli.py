@@ -152,11 +152,9 @@ def cmd_bench(args):
 
 
 def cmd_export(args):
-    from ganlab.export.exporter import check, export_run, metadata_path
+    from ganlab.export.exporter import metadata_path
 
-    check(args.run_dir, args.format, args.output)  # bad flags and missing extras before TensorFlow loads
-    import_tensorflow_quietly()
-    path = export_run(args.run_dir, args.format, args.output)
+    path = api.load_run(args.run_dir).export(args.format, args.output)
     emit(f"ganlab: wrote {path} and {metadata_path(path).name} beside it\n")
 
 
