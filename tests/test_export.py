@@ -207,6 +207,7 @@ def test_a_missing_extra_is_one_line_naming_what_to_install(exported, monkeypatc
     [
         (["--format", "litert", "-o", "g.onnx"], "-o g.onnx: a litert file must end in .tflite"),
         (["--format", "onnx", "-o", "missing/g.onnx"], "folder missing does not exist"),
+        (["--format", "onnx", "-o", "/proc/g.onnx"], "-o /proc/g.onnx: cannot write in /proc"),
         (["--format", "tflite"], "argument --format: invalid choice: 'tflite'"),
     ],
 )

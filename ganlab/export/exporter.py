@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 from ganlab import __version__
@@ -55,6 +56,11 @@ def check(run_dir, fmt: str, output=None) -> Path:
         raise GanlabError(f"-o {path}: a {fmt} file must end in {spec.suffix}")
     if output is not None and not path.parent.is_dir():
         raise GanlabError(f"-o {path}: folder {path.parent} does not exist")
+    if path.parent.is_dir():
+        try:  # a folder that takes no new file (read-only, /proc) fails here, not after the conversion
+            tempfile.TemporaryFile(dir=path.parent).close()
+        except OSError as exc:
+            raise GanlabError(f"-o {path}: cannot write in {path.parent}: {exc.strerror or exc}") from None
     other = path.is_dir() if spec.suffix else path.exists() and not (path / "saved_model.pb").is_file()
     if other:  # a folder where a file goes, or something other than a SavedModel where one goes
         raise GanlabError(f"-o {path}: it exists and is not a {fmt} export; choose another path")
