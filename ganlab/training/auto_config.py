@@ -76,6 +76,14 @@ def decide(machine, kind, strategy="none", precision=AUTO) -> Choice:
     return Choice(_or(precision, "float32"), not distributed, None, "CPU without AMX")
 
 
+def _dividing(minimum, steps_per_epoch):
+    """The smallest divisor of ``steps_per_epoch`` from ``minimum`` to twice it, else ``minimum``."""
+    for steps in range(minimum, 2 * minimum + 1):
+        if steps_per_epoch and steps_per_epoch % steps == 0:
+            return steps
+    return minimum
+
+
 def _or(value, chosen):
     return chosen if value == AUTO else value
 
@@ -105,11 +113,13 @@ def model_kind(recipe, image_shape, classes=None) -> str:
     return "conv" if any(name.startswith("Conv") for name in names) else "dense"
 
 
-def resolve(recipe, image_shape, classes=None, machine=None):
+def resolve(recipe, image_shape, classes=None, machine=None, steps_per_epoch=None):
     """(the recipe with its ``auto`` keys decided, a one-line note of the choice and why, or None).
 
     ``machine`` defaults to this one (``machine.describe``). When ``auto`` turns XLA off,
-    ``training.steps_per_execution`` is raised to the choice's minimum.
+    ``training.steps_per_execution`` is raised to at least the choice's minimum: to a divisor of
+    ``steps_per_epoch`` where one is within twice the minimum, because an epoch is cut to whole
+    executions (78 steps run as 6 x 13, not as 7 x 10 = 70).
     """
     t = recipe["training"]
     if AUTO not in (t["precision"], t["jit_compile"]):
@@ -127,7 +137,8 @@ def resolve(recipe, image_shape, classes=None, machine=None):
         training["jit_compile"] = choice.jit_compile
         parts.append(f"jit_compile auto -> {str(choice.jit_compile).lower()}")
         if choice.steps_per_execution and t["steps_per_execution"] < choice.steps_per_execution:
-            training["steps_per_execution"] = choice.steps_per_execution
-            parts.append(f"steps_per_execution {t['steps_per_execution']} -> {choice.steps_per_execution}")
+            raised = _dividing(choice.steps_per_execution, steps_per_epoch)
+            training["steps_per_execution"] = raised
+            parts.append(f"steps_per_execution {t['steps_per_execution']} -> {raised}")
     note = f"{', '.join(parts)} ({choice.reason})"
     return dataclasses.replace(recipe, data={**recipe.data, "training": training}), note

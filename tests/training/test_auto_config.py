@@ -88,6 +88,9 @@ def test_resolve_decides_only_auto_keys(reg):
         "precision auto -> mixed_bfloat16, jit_compile auto -> false, steps_per_execution 2 -> 10 (AMX CPU, conv model)"
     )
     assert recipe["training"]["precision"] == "auto"  # the recipe given is left alone
+    for per_epoch, steps in ((78, 13), (780, 10), (97, 10)):  # a divisor within twice the minimum, else it
+        decided = resolve(recipe, (8, 8, 1), machine=AMX, steps_per_epoch=per_epoch)[0]
+        assert decided["training"]["steps_per_execution"] == steps
 
     explicit, note = resolve(conv_recipe(reg, precision="float32"), (8, 8, 1), machine=AMX)
     assert (explicit["training"]["precision"], explicit["training"]["jit_compile"]) == ("float32", True)
