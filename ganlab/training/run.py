@@ -156,7 +156,7 @@ def _decided(recipe, data):
     """(the recipe with ``auto`` precision and jit_compile decided for this machine, the line saying
     so, printed here once, or None when the recipe left nothing to decide)."""
     t = recipe["training"]
-    per_epoch = len(data) // (t["batch_size"] * t["d_steps"])
+    per_epoch = steps_per_epoch(len(data), t["batch_size"] * t["d_steps"], f"dataset '{recipe['data']['name']}'")
     recipe, note = auto_config.resolve(recipe, data.image_shape, num_classes(recipe, data), steps_per_epoch=per_epoch)
     if note is not None:
         print(f"ganlab: {note}", flush=True)
