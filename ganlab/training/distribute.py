@@ -22,10 +22,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import gc
 import os
 import re
 import shutil
 import tempfile
+import traceback
 
 from ganlab.errors import GanlabError
 from ganlab.training.cluster import DOCS, Task, cluster
@@ -209,10 +211,23 @@ def lost_workers(placement, run_dir):
             raise
         message = re.sub(r"\{\{.*?\}\}\s*", "", exc.message)  # without TF's {{function_node ...}}
         reason = (message.strip().splitlines() or [type(exc).__name__])[0]
+        release_frames(exc)
         raise ClusterLost(
             f"{placement.task}: lost contact with the cluster ({reason}); restart every worker with the same command "
             f"to continue from the last checkpoint in {run_dir}"
         ) from None
+
+
+def release_frames(exc):
+    """Free what the finished frames of ``exc``'s traceback still hold, now.
+
+    TensorFlow's eager all-reduce maps over a ``multiprocessing`` ThreadPool and closes it
+    only when the map returns; a collective cut off by a lost peer leaves the pool open in
+    its frame. Left to interpreter shutdown, the pool's ``__del__`` writes to a pipe already
+    closed and prints a traceback after ganlab's one line; collected here, it closes cleanly.
+    """
+    traceback.clear_frames(exc.__traceback__)
+    gc.collect()
 
 
 def from_chief(placement, variables, counters):

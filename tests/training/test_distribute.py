@@ -132,6 +132,38 @@ def test_unknown_strategy_is_one_line_exit_2(tmp_path):
     ]
 
 
+def test_a_lost_collective_leaves_no_thread_pool_for_shutdown():
+    """TensorFlow's eager all-reduce maps over a ThreadPool that a lost peer leaves open; ganlab's
+    one line must not be followed, at exit, by the pool's traceback (a closed pipe): the pool is
+    collected when the loss is reported, while the exception is still held."""
+    import gc
+    import multiprocessing.pool
+    import weakref
+
+    import tensorflow as tf
+
+    from ganlab.training.cluster import Task
+    from ganlab.training.distribute import ClusterLost, Placement, lost_workers
+
+    def collective_cut_off(_):
+        raise tf.errors.UnavailableError(None, None, "failed to connect to all addresses")
+
+    pools = []
+
+    def batch_all_reduce():  # the shape of cross_device_ops.CollectiveAllReduce's eager path
+        pool = multiprocessing.pool.ThreadPool(2)
+        pools.append(weakref.ref(pool))
+        pool.map(collective_cut_off, [0, 1])
+        pool.close()
+
+    placement = Placement(strategy=None, name="multi_worker", task=Task("worker", 1, 2, False))
+    with pytest.raises(ClusterLost, match="worker 1: lost contact with the cluster \\(failed to connect") as lost:
+        with lost_workers(placement, "run"):
+            batch_all_reduce()
+    gc.collect()
+    assert lost.value is not None and pools[0]() is None
+
+
 CLUSTER_RECIPE = """\
 data: {{name: mnist, split: test, path: {mnist}, download: false}}
 generator: {{name: mlp, hidden: [16]}}
