@@ -26,6 +26,14 @@ from ganlab.cache import cache_dir
 #: The CPU flags the decision reads (``ganlab.training.auto_config``).
 FLAGS = ("amx_bf16", "avx512_bf16", "avx512f")
 
+#: oneDNN's ISA names (``ONEDNN_MAX_CPU_ISA``) in increasing order, from the first that lets
+#: oneDNN use each flag: a cap below it means the flag's instructions go unused.
+ISA_ORDER = (
+    "SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI",
+    "AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX512_CORE_AMX", "AVX512_CORE_AMX_FP16", "ALL",
+)  # fmt: skip
+FLAG_ISA = {"avx512f": "AVX512_CORE", "avx512_bf16": "AVX512_CORE_BF16", "amx_bf16": "AVX512_CORE_AMX"}
+
 #: bfloat16 counts as fast on a CPU whose flags are unknown when the probe's bfloat16 matrix
 #: product runs at least this many times the float32 one.
 FAST_BF16_RATIO = 2.0
@@ -48,8 +56,13 @@ print("GANLAB_PROBE " + json.dumps({"float32": rate("float32"), "bfloat16": rate
 """
 
 
-def cpu(cpuinfo="/proc/cpuinfo") -> dict:
-    """``{"cpu": model name, "flags": [the FLAGS it has] or None where they cannot be read}``."""
+def cpu(cpuinfo="/proc/cpuinfo", environ=os.environ) -> dict:
+    """``{"cpu": model name, "flags": [the FLAGS it has] or None where they cannot be read}``.
+
+    A flag whose instructions oneDNN is told not to use (``ONEDNN_MAX_CPU_ISA``, or the older
+    ``DNNL_MAX_CPU_ISA``, below the flag's ISA) is left out: the CPU then computes as one
+    without it, and that is also how docs/performance.md measures a CPU without AMX here.
+    """
     try:
         text = Path(cpuinfo).read_text(errors="replace")
     except OSError:
@@ -60,7 +73,17 @@ def cpu(cpuinfo="/proc/cpuinfo") -> dict:
         fields.setdefault(key.strip(), value.strip())
     have = set(fields.get("flags", "").split())
     model = fields.get("model name") or platform.processor() or platform.machine() or "unknown CPU"
-    return {"cpu": model, "flags": [f for f in FLAGS if f in have] if "flags" in fields else None}
+    if "flags" not in fields:
+        return {"cpu": model, "flags": None}
+    cap = _isa_cap(environ)
+    usable = [f for f in FLAGS if f in have and ISA_ORDER.index(FLAG_ISA[f]) <= cap]
+    return {"cpu": model, "flags": usable}
+
+
+def _isa_cap(environ) -> int:
+    """The position in ISA_ORDER of the oneDNN ISA cap set in ``environ`` (ALL where none or unknown)."""
+    value = (environ.get("ONEDNN_MAX_CPU_ISA") or environ.get("DNNL_MAX_CPU_ISA") or "ALL").strip().upper()
+    return ISA_ORDER.index(value) if value in ISA_ORDER else len(ISA_ORDER) - 1
 
 
 def gpus() -> list:

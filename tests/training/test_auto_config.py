@@ -113,10 +113,28 @@ def test_unresolved_auto_builds_as_float32_under_xla(reg):
 def test_cpu_flags_from_cpuinfo(tmp_path):
     info = tmp_path / "cpuinfo"
     info.write_text("processor\t: 0\nmodel name\t: Test Xeon\nflags\t\t: fpu avx2 avx512f amx_bf16 amx_tile\n\n")
-    assert machine.cpu(info) == {"cpu": "Test Xeon", "flags": ["amx_bf16", "avx512f"]}
+    assert machine.cpu(info, environ={}) == {"cpu": "Test Xeon", "flags": ["amx_bf16", "avx512f"]}
     info.write_text("processor\t: 0\nFeatures\t: fp asimd\n")  # an ARM Linux: no x86 flags to read
     assert machine.cpu(info)["flags"] is None
     assert machine.cpu(tmp_path / "missing")["flags"] is None
+
+
+@pytest.mark.parametrize(
+    "cap, flags",
+    [
+        ("AVX512_CORE_BF16", ["avx512_bf16", "avx512f"]),
+        ("avx512_core", ["avx512f"]),
+        ("AVX2", []),
+        ("ALL", ["amx_bf16", "avx512_bf16", "avx512f"]),
+        ("NOT_AN_ISA", ["amx_bf16", "avx512_bf16", "avx512f"]),
+    ],
+)
+def test_a_onednn_isa_cap_hides_the_flags_it_rules_out(tmp_path, cap, flags):
+    """ONEDNN_MAX_CPU_ISA below AMX makes the CPU compute as one without it, so auto must decide as for one."""
+    info = tmp_path / "cpuinfo"
+    info.write_text("model name\t: Test Xeon\nflags\t\t: avx2 avx512f avx512_bf16 amx_bf16\n")
+    assert machine.cpu(info, environ={"ONEDNN_MAX_CPU_ISA": cap})["flags"] == flags
+    assert machine.cpu(info, environ={"DNNL_MAX_CPU_ISA": cap})["flags"] == flags
 
 
 def test_the_probe_runs_once_per_machine(isolated_home, monkeypatch):
