@@ -148,7 +148,8 @@ class _Timed:
 
 
 def _decided(recipe, data, described):
-    return auto_config.resolve(recipe, data.image_shape, num_classes(recipe, data), machine=described)
+    classes = num_classes(recipe, data)
+    return auto_config.resolve(recipe, data.image_shape, classes, machine=described, num_images=len(data))
 
 
 def bench(recipe, steps=100, started=None) -> dict:

@@ -24,7 +24,7 @@ def test_bench_json_is_well_formed(mnist_dir):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     r = json.loads(result.stdout)
-    assert r["batch_size"] == 32 and r["steps"] == 3
+    assert r["batch_size"] == 32 and r["steps"] >= 3 and r["steps"] % r["steps_per_execution"] == 0  # whole executions
     for key in (
         "steps_per_second",
         "images_per_second",

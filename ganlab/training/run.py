@@ -155,9 +155,7 @@ _READ_ONLY = "a resumed run writes its checkpoints there: make it writable, or c
 def _decided(recipe, data):
     """(the recipe with ``auto`` precision and jit_compile decided for this machine, the line saying
     so, printed here once, or None when the recipe left nothing to decide)."""
-    t = recipe["training"]
-    per_epoch = steps_per_epoch(len(data), t["batch_size"] * t["d_steps"], f"dataset '{recipe['data']['name']}'")
-    recipe, note = auto_config.resolve(recipe, data.image_shape, num_classes(recipe, data), steps_per_epoch=per_epoch)
+    recipe, note = auto_config.resolve(recipe, data.image_shape, num_classes(recipe, data), num_images=len(data))
     if note is not None:
         print(f"ganlab: {note}", flush=True)
     return recipe, note

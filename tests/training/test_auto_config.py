@@ -28,13 +28,14 @@ AMX = cpu("amx_bf16", "avx512_bf16", "avx512f")
     "machine_, kind, expected",
     [
         (AMX, "conv", ("mixed_bfloat16", False, 10)),
-        (AMX, "dense", ("float32", True, None)),
-        (cpu("avx512_bf16", "avx512f"), "conv", ("float32", True, None)),  # AVX-512 BF16 without AMX
-        (cpu("avx512f"), "dense", ("float32", True, None)),
-        (cpu(), "conv", ("float32", True, None)),
+        (AMX, "dense", ("float32", True, 10)),
+        (cpu("avx512_bf16", "avx512f"), "conv", ("float32", False, 10)),  # AVX-512 BF16 without AMX
+        (cpu("avx512_bf16", "avx512f"), "dense", ("float32", True, 10)),
+        (cpu("avx512f"), "dense", ("float32", True, 10)),
+        (cpu(), "conv", ("float32", False, 10)),
         (cpu(None, rates={"float32": 100.0, "bfloat16": 500.0}), "conv", ("mixed_bfloat16", False, 10)),  # probed
-        (cpu(None, rates={"float32": 100.0, "bfloat16": 120.0}), "conv", ("float32", True, None)),
-        (cpu(None), "conv", ("float32", True, None)),  # flags unknown and no probe result
+        (cpu(None, rates={"float32": 100.0, "bfloat16": 120.0}), "conv", ("float32", False, 10)),
+        (cpu(None), "dense", ("float32", True, 10)),  # flags unknown and no probe result
         (gpu((8, 0)), "conv", ("mixed_bfloat16", True, None)),
         (gpu((9, 0)), "dense", ("mixed_bfloat16", True, None)),
         (gpu((7, 5)), "conv", ("mixed_float16", True, None)),
@@ -47,10 +48,12 @@ def test_the_decision_table(machine_, kind, expected):
 
 
 def test_an_explicit_precision_is_kept_and_the_rest_chosen_for_it():
-    kept = decide(AMX, "conv", precision="float32")
-    assert (kept.precision, kept.jit_compile, kept.steps_per_execution) == ("float32", True, None)
-    dense_bf16 = decide(AMX, "dense", precision="mixed_bfloat16")
-    assert (dense_bf16.precision, dense_bf16.jit_compile) == ("mixed_bfloat16", True)
+    kept = decide(AMX, "conv", precision="float32")  # oneDNN's float32 convolutions beat XLA's
+    assert (kept.precision, kept.jit_compile, kept.steps_per_execution) == ("float32", False, 10)
+    dense_bf16 = decide(AMX, "dense", precision="mixed_bfloat16")  # oneDNN's bfloat16 products on AMX
+    assert (dense_bf16.precision, dense_bf16.jit_compile) == ("mixed_bfloat16", False)
+    slow_bf16 = decide(cpu("avx512_bf16", "avx512f"), "conv", precision="mixed_bfloat16")  # XLA's, without AMX
+    assert (slow_bf16.precision, slow_bf16.jit_compile) == ("mixed_bfloat16", True)
     assert decide(gpu((7, 0)), "dense", precision="mixed_bfloat16").precision == "mixed_bfloat16"
 
 
@@ -89,12 +92,16 @@ def test_resolve_decides_only_auto_keys(reg):
     )
     assert recipe["training"]["precision"] == "auto"  # the recipe given is left alone
     for per_epoch, steps in ((78, 13), (780, 10), (97, 10)):  # a divisor within twice the minimum, else it
-        decided = resolve(recipe, (8, 8, 1), machine=AMX, steps_per_epoch=per_epoch)[0]
+        decided = resolve(recipe, (8, 8, 1), machine=AMX, num_images=16 * per_epoch + 5)[0]
         assert decided["training"]["steps_per_execution"] == steps
+    for machine_ in (AMX, cpu("avx512f")):  # under XLA only a divisor: an epoch is never cut for it
+        for per_epoch, steps in ((78, 13), (97, 2)):
+            dense = resolve(tiny(reg), (8, 8, 1), machine=machine_, num_images=64 * per_epoch)[0]  # 64 images a step
+            assert (dense["training"]["jit_compile"], dense["training"]["steps_per_execution"]) == (True, steps)
 
     explicit, note = resolve(conv_recipe(reg, precision="float32"), (8, 8, 1), machine=AMX)
-    assert (explicit["training"]["precision"], explicit["training"]["jit_compile"]) == ("float32", True)
-    assert note.startswith("jit_compile auto -> true (")
+    assert (explicit["training"]["precision"], explicit["training"]["jit_compile"]) == ("float32", False)
+    assert note.startswith("jit_compile auto -> false, steps_per_execution 1 -> 10 (")
 
     both = conv_recipe(reg, precision="mixed_bfloat16", jit_compile=True)
     assert resolve(both, (8, 8, 1), machine=AMX) == (both, None)
