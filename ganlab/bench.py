@@ -35,7 +35,8 @@ PEAK_SIZE = 2048
 JIT_CHOICES = (True, False)
 STEPS_PER_EXECUTION_CHOICES = (1, 10)
 
-#: ``--compare`` times each configuration in this many turns.
+#: ``--compare`` times each configuration in this many turns, each round starting one
+#: configuration later so that none always follows the same one.
 ROUNDS = 5
 
 #: The compute dtype of each precision, for its matmul peak.
@@ -215,8 +216,11 @@ def compare(recipe, steps=100) -> dict:
         training = {**recipe["training"], "precision": precision, "jit_compile": jit, "steps_per_execution": per_call}
         timed[config] = _Timed(dataclasses.replace(recipe, data={**recipe.data, "training": training}), data, steps)
         timed[config].run(2)  # compiled, caches warm
-    for _ in range(ROUNDS):
-        for each in timed.values():
+    order = list(timed.values())
+    for each in order:  # once more after the last build: each model's first run after it is ~30% slower
+        each.run(1)
+    for turn in range(ROUNDS):
+        for each in order[turn % len(order) :] + order[: turn % len(order)]:
             each.timed(steps / ROUNDS)
     peaks = {p: peak_flops(COMPUTE_DTYPE[p]) for p in sorted({c[0] for c in configs})}
     base = timed[chosen].steps / timed[chosen].seconds
@@ -240,6 +244,7 @@ def compare(recipe, steps=100) -> dict:
         "batch_size": t["batch_size"],
         "d_steps": t["d_steps"],
         "steps": steps,
+        "rounds": ROUNDS,
         "auto": note,
         "hardware": hardware(described),
         "peak_matmul_gflops": {p: v / 1e9 for p, v in peaks.items()},
@@ -278,7 +283,7 @@ def compare_report(result) -> str:
     peaks = ", ".join(f"{COMPUTE_DTYPE[p]} {v:.0f}" for p, v in r["peak_matmul_gflops"].items())
     lines = [
         f"recipe    {r['recipe']} (batch {r['batch_size']}, k={r['d_steps']}; {r['steps']} steps each, "
-        f"interleaved in {ROUNDS} turns)",
+        f"interleaved in {r['rounds']} turns)",
         f"hardware  {r['hardware']}",
         f"peaks     {peaks} GFLOP/s (matmul {PEAK_SIZE}x{PEAK_SIZE}, this process)",
         f"auto      {r['auto'] or 'nothing to decide: the recipe sets precision and jit_compile'}",

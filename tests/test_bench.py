@@ -64,7 +64,12 @@ def test_compare_times_every_candidate_beside_the_auto_choice(reg, monkeypatch):
     monkeypatch.setattr(bench, "peak_flops", lambda dtype: {"float32": 1e11, "bfloat16": 4e11}[dtype])
     monkeypatch.setattr(bench, "JIT_CHOICES", (False,))  # XLA compiles would cost most of the test's time
     monkeypatch.setattr(bench, "STEPS_PER_EXECUTION_CHOICES", (1, 2))
+    turns, timed = [], bench._Timed.timed
+    monkeypatch.setattr(bench._Timed, "timed", lambda self, steps: (turns.append(self.per_call), timed(self, steps)))
     result = bench.compare(tiny(reg, jit_compile=False, steps_per_execution=3), steps=2)
+    rounds = [turns[i : i + 5] for i in range(0, len(turns), 5)]  # 5 configurations
+    assert result["rounds"] == len(rounds) == bench.ROUNDS == 5 and all(sorted(r) == sorted(rounds[0]) for r in rounds)
+    assert [r[0] for r in rounds] == rounds[0]  # each round starts one configuration later
     configs = [(r["precision"], r["jit_compile"], r["steps_per_execution"]) for r in result["rows"]]
     auto = ("float32", False, 3)  # an AMX CPU, a dense model; the recipe's jit_compile and 3 steps per execution
     assert configs == [*bench.candidates(amx), auto] and len(set(configs)) == 5
