@@ -20,10 +20,9 @@ AUTO = "auto"
 #: float32 under XLA, the same on every machine.
 UNRESOLVED = {"precision": "float32", "jit_compile": True}
 
-#: Steps per execution on a CPU: without XLA every element-wise op is its own kernel call and
-#: enough steps per execution keep the Python round trips out of the way (+12% for the DCGAN
-#: recipe in bfloat16); under XLA they gain less (+4-6% for the vanilla recipe), so there an
-#: epoch is never cut for them.
+#: Steps per execution on a CPU: enough of them keep the Python round trips between steps out
+#: of the way, more so without XLA (docs/performance.md); under XLA the gain is smaller, so
+#: there an epoch is never cut for them.
 CPU_STEPS_PER_EXECUTION = 10
 
 #: CUDA compute capability from which GPUs compute in bfloat16 (Ampere).
