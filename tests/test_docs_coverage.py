@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from ganlab.cli import build_parser
+from ganlab.cli_parser import build_parser
 from ganlab.components.kinds import KINDS
 from ganlab.components.loading import load_registry
 from tests.components import test_hooks
