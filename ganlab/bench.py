@@ -13,7 +13,9 @@ same run keeps the ratio meaningful on a noisy, shared machine.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
 import math
 import resource
 import sys
@@ -198,6 +200,26 @@ def candidates(described) -> list:
     return [(p, j, s) for p in precisions for j in JIT_CHOICES for s in STEPS_PER_EXECUTION_CHOICES]
 
 
+class _RetracingFilter(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" warning."""
+
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _quiet_retracing():
+    """Without TensorFlow's retracing warning: ``--compare`` builds one model per configuration in
+    one process, and TensorFlow counts their first traces together as excessive retracing, a
+    warning about the comparison's own set-up that a user can do nothing about."""
+    quiet, logger = _RetracingFilter(), tf.get_logger()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
 def compare(recipe, steps=100) -> dict:
     """Time every candidate configuration (and the auto choice) for ``steps`` steps each, interleaved."""
     if steps < 1:
@@ -211,11 +233,13 @@ def compare(recipe, steps=100) -> dict:
     if chosen not in configs:
         configs.append(chosen)
     timed = {}
-    for config in configs:
-        precision, jit, per_call = config
-        training = {**recipe["training"], "precision": precision, "jit_compile": jit, "steps_per_execution": per_call}
-        timed[config] = _Timed(dataclasses.replace(recipe, data={**recipe.data, "training": training}), data, steps)
-        timed[config].run(2)  # compiled, caches warm
+    with _quiet_retracing():
+        for config in configs:
+            precision, jit, per_call = config
+            training = {**recipe["training"], "precision": precision, "jit_compile": jit}
+            training["steps_per_execution"] = per_call
+            timed[config] = _Timed(dataclasses.replace(recipe, data={**recipe.data, "training": training}), data, steps)
+            timed[config].run(2)  # compiled, caches warm
     order = list(timed.values())
     for each in order:  # once more after the last build: each model's first run after it is ~30% slower
         each.run(1)

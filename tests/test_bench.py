@@ -54,7 +54,7 @@ def test_bench_refuses_counts_out_of_range_before_loading_anything(flag, value, 
     assert lines[0].startswith(f"ganlab bench: error: argument {flag}: expected a whole number") and value in lines[0]
 
 
-def test_compare_times_every_candidate_beside_the_auto_choice(reg, monkeypatch):
+def test_compare_times_every_candidate_beside_the_auto_choice(reg, monkeypatch, caplog):
     from ganlab import bench
     from ganlab.training import machine
     from tests.helpers import tiny
@@ -67,6 +67,7 @@ def test_compare_times_every_candidate_beside_the_auto_choice(reg, monkeypatch):
     turns, timed = [], bench._Timed.timed
     monkeypatch.setattr(bench._Timed, "timed", lambda self, steps: (turns.append(self.per_call), timed(self, steps)))
     result = bench.compare(tiny(reg, jit_compile=False, steps_per_execution=3), steps=2)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]  # its five builds, not the user's recipe
     rounds = [turns[i : i + 5] for i in range(0, len(turns), 5)]  # 5 configurations
     assert result["rounds"] == len(rounds) == bench.ROUNDS == 5 and all(sorted(r) == sorted(rounds[0]) for r in rounds)
     assert [r[0] for r in rounds] == rounds[0]  # each round starts one configuration later
