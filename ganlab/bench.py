@@ -236,8 +236,7 @@ def compare(recipe, steps=100) -> dict:
     with _quiet_retracing():
         for config in configs:
             precision, jit, per_call = config
-            training = {**recipe["training"], "precision": precision, "jit_compile": jit}
-            training["steps_per_execution"] = per_call
+            training = dict(recipe["training"], precision=precision, jit_compile=jit, steps_per_execution=per_call)
             timed[config] = _Timed(dataclasses.replace(recipe, data={**recipe.data, "training": training}), data, steps)
             timed[config].run(2)  # compiled, caches warm
     order = list(timed.values())

@@ -20,11 +20,12 @@ import time
 STARTED = time.perf_counter()  # for "time to first step" in ganlab bench: taken before ganlab's own imports
 
 from ganlab import api  # noqa: E402
-from ganlab.cli_parser import EXIT_BAD_INPUT, build_parser  # noqa: E402
+from ganlab.cli_parser import build_parser  # noqa: E402
 from ganlab.components import listing  # noqa: E402
 from ganlab.components.kinds import KINDS  # noqa: E402
 from ganlab.components.loading import load_registry  # noqa: E402
 from ganlab.console import (  # noqa: E402
+    EXIT_BAD_INPUT,
     EXIT_PIPE_CLOSED,
     caused_by_closed_pipe,
     drop_closed_output,

@@ -11,13 +11,11 @@ import argparse
 
 from ganlab import __version__
 from ganlab.components.kinds import KINDS
-from ganlab.console import MAX_BENCH_STEPS, image_shape_flag, positive_int, whole
+from ganlab.console import EXIT_BAD_INPUT, MAX_BENCH_STEPS, image_shape_flag, positive_int, whole
 from ganlab.evaluation.extractors import AUTO
 from ganlab.evaluation.extractors import NAMES as EXTRACTOR_NAMES
 from ganlab.export.formats import FORMATS
 from ganlab.recipe.schema import MAX_LATENT_DIM, MAX_SEED
-
-EXIT_BAD_INPUT = 2
 
 
 class Parser(argparse.ArgumentParser):

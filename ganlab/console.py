@@ -13,6 +13,9 @@ import tempfile
 
 from ganlab.errors import GanlabError
 
+#: Bad input (a flag, a recipe, data, a run directory): what ``GanlabError`` exits with.
+EXIT_BAD_INPUT = GanlabError.exit_code
+
 #: A reader that closed the pipe early (``ganlab check R | head -1``): 128 + SIGPIPE, the status
 #: the shell reports for other Unix tools in that position, with no message.
 EXIT_PIPE_CLOSED = 141

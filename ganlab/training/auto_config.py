@@ -129,12 +129,13 @@ def resolve(recipe, image_shape, classes=None, machine=None, num_images=None):
     """(the recipe with its ``auto`` keys decided, a one-line note of the choice and why, or None).
 
     ``machine`` defaults to this one (``machine.describe``). When ``jit_compile`` is ``auto``,
-    ``training.steps_per_execution`` is raised as the choice says: to a divisor of
-    ``steps_per_epoch`` within twice the minimum where one exists, because an epoch is cut to
-    whole executions (78 steps run as 6 x 13, not as 7 x 10 = 70); ``num_images``, the training
-    images, gives the epoch's steps (none: no divisor is looked for).
+    ``training.steps_per_execution`` is raised as the choice says: to a divisor of the epoch's
+    steps within twice the minimum where one exists, because an epoch is cut to whole
+    executions (78 steps run as 6 x 13, not as 7 x 10 = 70). ``num_images``, the dataset's
+    size, gives the epoch's steps as the run counts them (``stream.epoch_steps``: after the
+    D-validation hold-out, at most ``training.steps``); without it no divisor is looked for.
     """
-    from ganlab.training.stream import steps_per_epoch
+    from ganlab.training.stream import epoch_steps
 
     t = recipe["training"]
     if AUTO not in (t["precision"], t["jit_compile"]):
@@ -153,7 +154,7 @@ def resolve(recipe, image_shape, classes=None, machine=None, num_images=None):
         parts.append(f"jit_compile auto -> {str(choice.jit_compile).lower()}")
         if choice.steps_per_execution and t["steps_per_execution"] < choice.steps_per_execution:
             dataset = f"dataset '{recipe['data']['name']}'"
-            per_epoch = steps_per_epoch(num_images, t["batch_size"] * t["d_steps"], dataset) if num_images else None
+            per_epoch = epoch_steps(t, num_images, dataset) if num_images else None
             raised = _dividing(choice.steps_per_execution, per_epoch)
             if raised is None and choice.cut_epochs:
                 raised = choice.steps_per_execution

@@ -211,14 +211,14 @@ def lost_workers(placement, run_dir):
             raise
         message = re.sub(r"\{\{.*?\}\}\s*", "", exc.message)  # without TF's {{function_node ...}}
         reason = (message.strip().splitlines() or [type(exc).__name__])[0]
-        release_frames(exc)
+        _release_frames(exc)
         raise ClusterLost(
             f"{placement.task}: lost contact with the cluster ({reason}); restart every worker with the same command "
             f"to continue from the last checkpoint in {run_dir}"
         ) from None
 
 
-def release_frames(exc):
+def _release_frames(exc):
     """Free what the finished frames of ``exc``'s traceback still hold, now.
 
     TensorFlow's eager all-reduce maps over a ``multiprocessing`` ThreadPool and closes it

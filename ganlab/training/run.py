@@ -28,7 +28,7 @@ from ganlab.runlock import acquire, new_run_dir, release_new
 from ganlab.training import auto_config, checkpoint, distribute
 from ganlab.training.assemble import build_model, load_data, num_classes
 from ganlab.training.recipe_change import MAY_CHANGE, changed_keys, check_record
-from ganlab.training.stream import hold_out, real_stream, steps_per_epoch
+from ganlab.training.stream import epoch_steps, hold_out, real_stream
 
 
 def train(recipe, out=None) -> Path:
@@ -172,7 +172,7 @@ def _train(recipe, run_dir, data, resume_from, placement, note=None):
     files = RunDir(run_dir)
     classes = num_classes(recipe, data)
     images, labels, validation = _hold_out(t, data, classes)
-    spe, per_call, jit, epochs = _schedule(t, len(images), placement, f"dataset '{recipe['data']['name']}'")
+    spe, per_call, jit, epochs = _schedule(t, len(data), placement, f"dataset '{recipe['data']['name']}'")
 
     # Before the seed is set: training the classifier (first use) draws random numbers.
     judge = Judge(data, recipe["data"]["name"], extractor=out["extractor"]) if out["eval_every"] else None
@@ -284,10 +284,8 @@ def _hold_out(t, data, classes):
 
 
 def _schedule(t, n_images, placement, what):
-    """(steps per epoch, steps per execution, jit_compile, epochs) for ``n_images`` training images."""
-    spe = steps_per_epoch(n_images, t["batch_size"] * t["d_steps"], what)
-    if t["steps"] is not None:
-        spe = min(spe, t["steps"])
+    """(steps per epoch, steps per execution, jit_compile, epochs) for a dataset of ``n_images`` images."""
+    spe = epoch_steps(t, n_images, what)
     jit, per_call = distribute.execution(placement, t["jit_compile"], min(t["steps_per_execution"], spe))
     distribute.check_batch(placement, t["batch_size"])
     # Keras runs whole executions, so an epoch is a multiple of steps_per_execution.

@@ -6,8 +6,8 @@ permutation drawn from the stateless seed ``(seed, e)``, so the batch at any glo
 is known without replaying earlier steps: resuming at step s yields exactly the batches
 an uninterrupted run would have seen.
 
-TensorFlow is imported by the functions that build the stream; ``steps_per_epoch`` and
-``hold_out`` need only NumPy.
+TensorFlow is imported by the functions that build the stream; ``steps_per_epoch``,
+``epoch_steps`` and ``hold_out`` need only NumPy.
 """
 
 from __future__ import annotations
@@ -28,6 +28,20 @@ def steps_per_epoch(num_images, images_per_step, dataset="dataset") -> int:
     return steps
 
 
+def held_out_count(num_images, fraction) -> int:
+    """How many of ``num_images`` images ``hold_out`` holds out for ``training.d_validation`` (0: none)."""
+    return max(1, round(num_images * fraction)) if fraction else 0
+
+
+def epoch_steps(training, num_images, dataset="dataset") -> int:
+    """The steps of one epoch over a dataset of ``num_images`` images under ``training``, before
+    the epoch is cut to whole executions: batches of what the D-validation hold-out leaves, at
+    most ``training.steps``."""
+    left = num_images - held_out_count(num_images, training["d_validation"])
+    steps = steps_per_epoch(left, training["batch_size"] * training["d_steps"], dataset)
+    return steps if training["steps"] is None else min(steps, training["steps"])
+
+
 def scale_images(images_uint8, output_range):
     """uint8 0..255 -> float32 in ``output_range`` (low, high)."""
     import tensorflow as tf
@@ -43,7 +57,7 @@ def hold_out(images, fraction, seed):
     a resumed run trains on exactly the images it trained on before.
     """
     n = len(images)
-    held = np.sort(np.random.default_rng(seed).permutation(n)[: max(1, round(n * fraction))])
+    held = np.sort(np.random.default_rng(seed).permutation(n)[: held_out_count(n, fraction)])
     return _subset(images, np.setdiff1d(np.arange(n), held)), _subset(images, held)
 
 

@@ -99,6 +99,12 @@ def test_resolve_decides_only_auto_keys(reg):
             dense = resolve(tiny(reg), (8, 8, 1), machine=machine_, num_images=64 * per_epoch)[0]  # 64 images a step
             assert (dense["training"]["jit_compile"], dense["training"]["steps_per_execution"]) == (True, steps)
 
+    # the epoch as the run counts it: after the D-validation hold-out (80 -> 72 steps), at most training.steps
+    held = resolve(tiny(reg, d_validation=0.1), (8, 8, 1), machine=AMX, num_images=64 * 80)[0]
+    assert held["training"]["steps_per_execution"] == 12
+    capped = resolve(tiny(reg, epochs=None, steps=26), (8, 8, 1), machine=AMX, num_images=64 * 80)[0]
+    assert capped["training"]["steps_per_execution"] == 13
+
     explicit, note = resolve(conv_recipe(reg, precision="float32"), (8, 8, 1), machine=AMX)
     assert (explicit["training"]["precision"], explicit["training"]["jit_compile"]) == ("float32", False)
     assert note.startswith("jit_compile auto -> false, steps_per_execution 1 -> 10 (")
